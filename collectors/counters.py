@@ -1,0 +1,111 @@
+"""Counter math shared by every collector: raw octet counters -> interval bytes.
+
+SNMP and MQTT both report ever-growing counters that wrap (32 or 64 bit) and
+restart from zero when a device reboots. Contract reports sum the interval
+bytes, so each rule below errs on the side of never counting a byte twice:
+
+* first reading of a counter: baseline only, no interval;
+* gap longer than ``max_gap_s``: baseline only (an average over hours is no rate);
+* reboot (uptime went back, or ``reset=True``): the interval is the new counter
+  value, the bytes since boot; traffic between the last poll and the reboot is
+  unknowable and not invented;
+* value went down without a reboot: a wrap at 2**bits if the wrapped delta is
+  plausible at ``max_bps``, otherwise a reset;
+* reading older than the baseline (out of order, redelivered): ignored;
+* clock stepped back but the counter went up: bytes counted, no rate.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Hashable, Optional
+
+DEFAULT_MAX_BPS = 100e9  # faster than any AP port: above it a "wrap" must be a reset
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    bytes: int
+    seconds: float
+    bps: Optional[float]  # bits per second; None when the interval has no usable length
+    kind: str  # "normal", "wrap", "reset", "clock_back"
+
+
+@dataclass(slots=True)
+class _State:
+    value: int
+    t: float
+    uptime_s: Optional[float]
+
+
+class CounterTracker:
+    """Remembers the last reading per key (device, interface, direction)."""
+
+    def __init__(self, max_gap_s: float = 900.0, max_bps: float = DEFAULT_MAX_BPS):
+        self.max_gap_s = max_gap_s
+        self.max_bps = max_bps
+        self._last: dict[Hashable, _State] = {}
+        self.stats: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._last)
+
+    def forget(self, key: Hashable) -> None:
+        self._last.pop(key, None)
+
+    def update(
+        self,
+        key: Hashable,
+        value: int,
+        t: float,
+        *,
+        bits: int = 64,
+        uptime_s: Optional[float] = None,
+        reset: bool = False,
+        max_bps: Optional[float] = None,
+    ) -> Optional[Delta]:
+        """Feed one reading taken at ``t`` (epoch seconds); return the interval or None."""
+        if bits not in (32, 64):
+            raise ValueError("bits must be 32 or 64")
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value >= 1 << bits:
+            self._count("out_of_range")
+            return None
+        prev = self._last.get(key)
+        state = _State(value, t, uptime_s)
+        if prev is None:
+            self._last[key] = state
+            self._count("first")
+            return None
+        dt = t - prev.t
+        rebooted = reset or (
+            uptime_s is not None and prev.uptime_s is not None and uptime_s < prev.uptime_s
+        )
+        if dt <= 0 and not rebooted:
+            if value < prev.value:
+                self._count("out_of_order")
+                return None  # an older reading: keep the newer baseline
+            self._last[key] = state
+            self._count("clock_back")
+            return Delta(value - prev.value, 0.0, None, "clock_back")
+        self._last[key] = state
+        if dt > self.max_gap_s:
+            self._count("gap")
+            return None
+        if rebooted:
+            self._count("reset")
+            return self._delta(value, dt, "reset")
+        if value >= prev.value:
+            self._count("normal")
+            return self._delta(value - prev.value, dt, "normal")
+        wrapped = value + (1 << bits) - prev.value
+        limit = (max_bps or self.max_bps) * dt / 8
+        if wrapped <= limit:
+            self._count("wrap")
+            return self._delta(wrapped, dt, "wrap")
+        self._count("reset")
+        return self._delta(value, dt, "reset")
+
+    def _delta(self, n: int, dt: float, kind: str) -> Delta:
+        return Delta(n, dt, (n * 8 / dt) if dt > 0 else None, kind)
+
+    def _count(self, what: str) -> None:
+        self.stats[what] = self.stats.get(what, 0) + 1

@@ -1,0 +1,350 @@
+"""Typed configuration: every default lives here, unknown keys are errors.
+
+The YAML file is checked in two passes: pydantic checks shape and types
+(`extra="forbid"` turns typos into errors), then :func:`semantic_errors` checks
+what involves several entries (duplicate ids, unknown sites, SNMPv3 keys).
+Secrets are ``SecretStr`` so that printing a model never shows them.
+"""
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Literal, Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+ID_RE = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HOURS_RE = re.compile(r"^\s*(\d{2}):(\d{2})\s*-\s*(\d{2}):(\d{2})\s*$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SqliteSettings(Strict):
+    path: str = "var/metrics.sqlite"
+
+
+class InfluxSettings(Strict):
+    url: str = "http://127.0.0.1:8086"
+    database: str = "hotspot"
+    retention_policy: Optional[str] = None
+    username: Optional[str] = None
+    password: Optional[SecretStr] = None
+    token: Optional[SecretStr] = None
+    batch_size: int = Field(5000, ge=1, le=100_000)
+    flush_interval_s: float = Field(1.0, gt=0)
+    timeout_s: float = Field(10.0, gt=0)
+    create_database: bool = True
+    verify_tls: bool = True
+
+
+class StoreSettings(Strict):
+    """Where metrics go: ``sqlite`` (embedded default) or ``influxdb``."""
+
+    kind: Literal["sqlite", "influxdb"] = "sqlite"
+    sqlite: SqliteSettings = SqliteSettings()
+    influxdb: InfluxSettings = InfluxSettings()
+
+
+class StateSettings(Strict):
+    """Outage log, alerts and other state (SQLAlchemy URL)."""
+
+    url: str = "sqlite:///var/state.sqlite"
+
+
+class TlsSettings(Strict):
+    ca_file: Optional[str] = None
+    cert_file: Optional[str] = None
+    key_file: Optional[str] = None
+    insecure: bool = False
+
+
+class MqttSubscription(Strict):
+    topic: str
+    format: Literal["json", "collectd", "presence"] = "json"
+    store_rates: bool = True  # collectd's StoreRates setting on the publisher
+
+
+class MqttSettings(Strict):
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(1883, ge=1, le=65535)
+    username: Optional[str] = None
+    password: Optional[SecretStr] = None
+    client_id: str = "hotspot-monitor"
+    qos: int = Field(1, ge=0, le=2)
+    protocol: Literal["3.1.1", "5"] = "5"
+    shared_group: Optional[str] = None
+    topic_prefix: str = "hotspot"
+    keepalive_s: int = Field(30, ge=5)
+    heartbeat_timeout_s: float = Field(300.0, gt=0)
+    tls: Optional[TlsSettings] = None
+    subscriptions: list[MqttSubscription] = Field(
+        default_factory=lambda: [
+            MqttSubscription(topic="hotspot/+/+/telemetry", format="json"),
+            MqttSubscription(topic="hotspot/+/+/status", format="presence"),
+        ]
+    )
+
+
+AuthProtocol = Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"]
+PrivProtocol = Literal["DES", "AES", "AES128", "AES192", "AES256"]
+
+
+class SnmpCredentials(Strict):
+    """v1/v2c community, or v3 USM user with optional auth and priv."""
+
+    version: Literal["1", "2c", "3"] = "2c"
+    community: Optional[SecretStr] = None
+    user: Optional[str] = None
+    auth_protocol: Optional[AuthProtocol] = None
+    auth_key: Optional[SecretStr] = None
+    priv_protocol: Optional[PrivProtocol] = None
+    priv_key: Optional[SecretStr] = None
+    context: str = ""
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, v: object) -> object:
+        # YAML reads `version: 2` or `version: 3` as an int; accept those.
+        if isinstance(v, int) and not isinstance(v, bool) and v in (1, 2, 3):
+            return {1: "1", 2: "2c", 3: "3"}[v]
+        if v in ("v1", "v2c", "v3"):
+            return str(v)[1:]
+        return v
+
+    @property
+    def security_level(self) -> str:
+        if self.version != "3":
+            return "community"
+        if self.priv_protocol:
+            return "authPriv"
+        if self.auth_protocol:
+            return "authNoPriv"
+        return "noAuthNoPriv"
+
+
+class CollectorSettings(Strict):
+    interval_s: float = Field(60.0, gt=0)
+    timeout_s: float = Field(2.0, gt=0)
+    retries: int = Field(1, ge=0, le=10)
+    concurrency: int = Field(100, ge=1, le=5000)
+    max_gap_s: float = Field(900.0, gt=0, description="no rate across a longer gap")
+    down_after: int = Field(3, ge=1, description="failed polls before an AP is down")
+    flap_transitions: int = Field(6, ge=2)
+    flap_window_s: float = Field(3600.0, gt=0)
+    shard: Optional[str] = Field(None, pattern=r"^\d+/\d+$")
+    snmp: SnmpCredentials = SnmpCredentials()
+
+
+class ServiceHours(Strict):
+    """Per weekday opening hours, each ``HH:MM-HH:MM`` (end may pass midnight)."""
+
+    mon: Optional[str] = None
+    tue: Optional[str] = None
+    wed: Optional[str] = None
+    thu: Optional[str] = None
+    fri: Optional[str] = None
+    sat: Optional[str] = None
+    sun: Optional[str] = None
+
+    @field_validator(*WEEKDAYS)
+    @classmethod
+    def _hours(cls, v: Optional[str]) -> Optional[str]:
+        if v is None or v.strip().lower() in ("closed", "off"):
+            return None if v is None else "closed"
+        parse_hours(v)
+        return v
+
+    def window(self, weekday: int) -> Optional[tuple[time, time]]:
+        """Opening window for ``weekday`` (0 = Monday), or None when closed all day."""
+        v = getattr(self, WEEKDAYS[weekday])
+        if v is None or v == "closed":
+            return None
+        return parse_hours(v)
+
+
+def parse_hours(v: str) -> tuple[time, time]:
+    m = HOURS_RE.match(v)
+    if not m:
+        raise ValueError("service hours must look like 06:00-22:00")
+    h1, m1, h2, m2 = (int(x) for x in m.groups())
+    if h1 > 23 or m1 > 59 or h2 > 24 or m2 > 59 or (h2 == 24 and m2):
+        raise ValueError("service hours must look like 06:00-22:00")
+    end = time(0, 0) if h2 == 24 else time(h2, m2)
+    return time(h1, m1), end
+
+
+class Site(Strict):
+    id: str = Field(pattern=ID_RE)
+    name: str
+    kind: Literal["park", "square", "market", "street", "campus", "stadium",
+                  "terminal", "office", "heritage", "other"] = "other"
+    district: Optional[str] = None
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    service_hours: Optional[ServiceHours] = None
+    backhaul_mbps: Optional[float] = Field(None, gt=0)
+
+    @field_validator("service_hours", mode="before")
+    @classmethod
+    def _every_day(cls, v: object) -> object:
+        # A single "06:00-22:00" means the same hours every day.
+        if isinstance(v, str):
+            return {d: v for d in WEEKDAYS}
+        return v
+
+
+class SnmpDevice(Strict):
+    """Fields shared by APs and controllers that are polled over SNMP."""
+
+    id: str = Field(pattern=ID_RE)
+    host: Optional[str] = None
+    port: int = Field(161, ge=1, le=65535)
+    profile: str = "auto"
+    snmp: Optional[SnmpCredentials] = None
+    interval_s: Optional[float] = Field(None, gt=0)
+    timeout_s: Optional[float] = Field(None, gt=0)
+    retries: Optional[int] = Field(None, ge=0, le=10)
+
+
+class AccessPoint(SnmpDevice):
+    site: str
+    name: Optional[str] = None
+    mac: Optional[str] = Field(None, pattern=r"^[0-9A-Fa-f]{2}([:-]?[0-9A-Fa-f]{2}){5}$")
+    mqtt_id: Optional[str] = None
+    controller: Optional[str] = None
+    lat: Optional[float] = Field(None, ge=-90, le=90)
+    lon: Optional[float] = Field(None, ge=-180, le=180)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+class Controller(SnmpDevice):
+    """A WLC / virtual controller: polled once, yields Samples for many APs."""
+
+    host: str
+    site: Optional[str] = None
+    name: Optional[str] = None
+
+
+class Config(Strict):
+    timezone: str = "UTC"
+    store: StoreSettings = StoreSettings()
+    state: StateSettings = StateSettings()
+    mqtt: MqttSettings = MqttSettings()
+    collector: CollectorSettings = CollectorSettings()
+    sites: list[Site] = Field(default_factory=list)
+    aps: list[AccessPoint] = Field(default_factory=list)
+    controllers: list[Controller] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {v!r}") from None
+        return v
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def site(self, site_id: str) -> Site:
+        return self._sites_by_id()[site_id]
+
+    def _sites_by_id(self) -> dict[str, Site]:
+        return {s.id: s for s in self.sites}
+
+    def credentials(self, dev: SnmpDevice) -> SnmpCredentials:
+        """The device's SNMP credentials, falling back to ``collector.snmp``."""
+        return dev.snmp or self.collector.snmp
+
+
+def semantic_errors(data: dict) -> list[tuple[tuple, str]]:
+    """Cross-entry checks pydantic cannot express; (path, message) pairs.
+
+    Works on the raw mapping (tolerating wrong shapes, which pydantic reports)
+    so that one run of ``check-config`` lists every problem at once.
+    """
+    errs: list[tuple[tuple, str]] = []
+
+    def entries(kind: str) -> list[tuple[int, dict]]:
+        items = data.get(kind)
+        if not isinstance(items, list):
+            return []
+        return [(i, it) for i, it in enumerate(items) if isinstance(it, dict)]
+
+    def ids(kind: str) -> set:
+        seen: set = set()
+        for i, it in entries(kind):
+            if "id" not in it:
+                continue
+            if it["id"] in seen:
+                errs.append(((kind, i, "id"), f"duplicate id {it['id']!r}"))
+            seen.add(it["id"])
+        return seen
+
+    site_ids, ap_ids, ctrl_ids = ids("sites"), ids("aps"), ids("controllers")
+    for i, c in entries("controllers"):
+        if c.get("id") in ap_ids:
+            errs.append((("controllers", i, "id"), f"id {c['id']!r} is also an AP id"))
+        if c.get("site") is not None and c.get("site") not in site_ids:
+            errs.append((("controllers", i, "site"), f"unknown site {c['site']!r}"))
+    mqtt_ids: set = set()
+    for i, ap in entries("aps"):
+        if "site" in ap and ap["site"] not in site_ids:
+            errs.append((("aps", i, "site"), f"unknown site {ap['site']!r}"))
+        if ap.get("controller") is not None and ap["controller"] not in ctrl_ids:
+            errs.append((("aps", i, "controller"), f"unknown controller {ap['controller']!r}"))
+        if ap.get("mqtt_id") is not None:
+            if ap["mqtt_id"] in mqtt_ids:
+                errs.append((("aps", i, "mqtt_id"), f"duplicate mqtt_id {ap['mqtt_id']!r}"))
+            mqtt_ids.add(ap["mqtt_id"])
+    collector = data.get("collector") if isinstance(data.get("collector"), dict) else {}
+    default = collector.get("snmp") if isinstance(collector.get("snmp"), dict) else {}
+    errs += _snmp_errors(("collector", "snmp"), default)
+    for kind in ("aps", "controllers"):
+        for i, dev in entries(kind):
+            own = dev.get("snmp")
+            if isinstance(own, dict):
+                errs += _snmp_errors((kind, i, "snmp"), own)
+            cred = own if isinstance(own, dict) else default
+            if dev.get("host") and _version(cred) != "3" and cred.get("community") is None:
+                where = (kind, i, "snmp") if isinstance(own, dict) else (kind, i, "host")
+                errs.append((where, "no SNMP community here nor in collector.snmp"))
+    return errs
+
+
+def _version(c: dict) -> str:
+    return str(SnmpCredentials._version_text(c.get("version", "2c")))
+
+
+def _snmp_errors(path: tuple, c: dict) -> list[tuple[tuple, str]]:
+    errs: list[tuple[tuple, str]] = []
+    if _version(c) == "3":
+        if not c.get("user"):
+            errs.append((path + ("user",), "SNMPv3 needs a user"))
+        for proto, key in (("auth_protocol", "auth_key"), ("priv_protocol", "priv_key")):
+            if c.get(proto) is None:
+                if c.get(key) is not None:
+                    errs.append((path + (key,), f"{key} is set but {proto} is not"))
+                continue
+            secret = c.get(key)
+            if secret is None or secret == "":
+                errs.append((path + (key,), f"{proto} {c[proto]} needs a {key}"))
+            elif isinstance(secret, str) and len(secret) < 8:
+                errs.append((path + (key,), f"{key} must be at least 8 characters (SNMPv3 USM)"))
+        if c.get("priv_protocol") and not c.get("auth_protocol"):
+            errs.append((path + ("priv_protocol",), "privacy needs an auth_protocol too"))
+        if c.get("community") is not None:
+            errs.append((path + ("community",), "community is for SNMP v1/v2c, not v3"))
+    elif c.get("user") is not None or c.get("auth_protocol") or c.get("priv_protocol"):
+        errs.append((path + ("version",), "user/auth/priv need version 3"))
+    return errs

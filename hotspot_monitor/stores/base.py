@@ -1,0 +1,108 @@
+"""The MetricStore contract: what every metric store persists and answers.
+
+Semantics are InfluxDB's, so that the embedded SQLite store and InfluxDB give
+the same numbers for the same query:
+
+* a *series* is a measurement plus its full tag set;
+* ranges are half-open, ``start <= time < end``;
+* buckets are aligned to the epoch (or to local midnight when ``tz`` is given
+  and ``every`` is a whole number of days), labelled by their start, and empty
+  buckets are omitted;
+* ``mean`` is a float, ``sum``/``max``/``last`` keep the field's type.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Iterable, Literal, Mapping, Optional, Sequence
+
+from ..sample import FieldValue, Sample
+
+Aggregate = Literal["mean", "max", "min", "sum", "last", "count"]
+AGGREGATES: tuple[str, ...] = ("mean", "max", "min", "sum", "last", "count")
+
+
+class StoreError(Exception):
+    """A store failed; the message names the store and the cause, never a secret."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached now (refused, timeout, 5xx): worth retrying."""
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    start: datetime
+    value: FieldValue
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    tags: Mapping[str, str]  # the group-by tag values of this series
+    buckets: list[Bucket]
+
+
+class MetricStore(abc.ABC):
+    """Persists Samples and answers the reads the dashboard and reports need."""
+
+    @abc.abstractmethod
+    def write(self, samples: Iterable[Sample]) -> None:
+        """Queue samples for writing (may batch); ``flush`` makes them durable."""
+
+    @abc.abstractmethod
+    def flush(self) -> None:
+        """Write everything queued; raise StoreUnavailable if the store is down."""
+
+    def close(self) -> None:
+        self.flush()
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Raise StoreError/StoreUnavailable unless the store is usable."""
+
+    @abc.abstractmethod
+    def latest(
+        self,
+        measurement: str,
+        *,
+        tags: Optional[Mapping[str, str]] = None,
+        since: Optional[datetime] = None,
+    ) -> list[Sample]:
+        """The newest sample of every series of ``measurement`` (matching ``tags``)."""
+
+    @abc.abstractmethod
+    def aggregate(
+        self,
+        measurement: str,
+        field: str,
+        *,
+        start: datetime,
+        end: datetime,
+        every: timedelta,
+        agg: Aggregate = "mean",
+        tags: Optional[Mapping[str, str]] = None,
+        group_by: Sequence[str] = (),
+        tz: Optional[str] = None,
+    ) -> list[Series]:
+        """``agg(field)`` per bucket of ``every`` over [start, end), one Series per group."""
+
+    @abc.abstractmethod
+    def totals(
+        self,
+        measurement: str,
+        field: str,
+        *,
+        start: datetime,
+        end: datetime,
+        group_by: Sequence[str],
+        tags: Optional[Mapping[str, str]] = None,
+        agg: Aggregate = "sum",
+    ) -> dict[tuple[str, ...], FieldValue]:
+        """``agg(field)`` over [start, end) per distinct value of the ``group_by`` tags."""
+
+    def __enter__(self) -> "MetricStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""Fixture for influxd (to be written)."""

@@ -1,0 +1,1 @@
+"""Fixture for mosquitto (to be written)."""

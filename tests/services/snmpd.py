@@ -1,0 +1,1 @@
+"""Fixture for snmpd (to be written)."""

@@ -1,0 +1,1 @@
+"""Fixture for snmpsim (to be written)."""
