@@ -1,0 +1,50 @@
+"""`hotspot-monitor` command line: one sub-command per module in ``commands/``.
+
+Each command module exposes ``configure(parser)`` and ``main(args) -> int``;
+modules are imported only when their command runs, so ``check-config`` stays
+fast and does not need the SNMP or MQTT stacks.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Optional, Sequence
+
+from . import __version__
+
+COMMANDS = {
+    "check-config": ("check_config", "validate a config file and its inventory"),
+    "poll": ("poll", "one SNMP collection round, printed as JSON Samples"),
+    "run": ("run", "the long-running service: collectors, status engine, stores"),
+    "demo": ("demo", "simulator + service on embedded defaults, no system services needed"),
+    "simulate": ("simulate", "the fleet simulator alone (SNMP agents + MQTT publishers)"),
+    "status": ("status", "table of APs and sites: state, since, last seen, clients"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hotspot-monitor", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(_module=module)
+        _command_module(module).configure(p)
+    return parser
+
+
+def _command_module(module: str):
+    return importlib.import_module(f"hotspot_monitor.commands.{module}")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(_command_module(args._module).main(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

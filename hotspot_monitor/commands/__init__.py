@@ -1,0 +1,1 @@
+"""One module per CLI command: ``configure(parser)`` and ``main(args) -> int``."""

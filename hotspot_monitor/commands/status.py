@@ -1,0 +1,12 @@
+"""status command (placeholder until its issue lands)."""
+import argparse
+import sys
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("args", nargs="*")
+
+
+def main(args: argparse.Namespace) -> int:
+    print("hotspot-monitor status: not implemented yet", file=sys.stderr)
+    return 1
