@@ -153,6 +153,8 @@ def parse_config(text: str, file: str = "<config>", env: Optional[Mapping[str, s
                 continue  # an unset ${VAR} already explains it
             issues.append(ConfigIssue(file, tree.line_of(loc), format_path(loc), msg))
     for p, m in semantic_errors(data):
+        if format_path(p) in flagged:
+            continue
         issues.append(ConfigIssue(file, tree.line_of(p), format_path(p), m))
     if issues or cfg is None:
         raise ConfigError(sorted(issues, key=lambda i: i.line))

@@ -338,7 +338,7 @@ def _snmp_errors(path: tuple, c: dict) -> list[tuple[tuple, str]]:
                 continue
             secret = c.get(key)
             if secret is None or secret == "":
-                errs.append((path + (key,), f"{proto} {c[proto]} needs a {key}"))
+                errs.append((path + (key,), f"{proto} {c[proto]} needs {key}"))
             elif isinstance(secret, str) and len(secret) < 8:
                 errs.append((path + (key,), f"{key} must be at least 8 characters (SNMPv3 USM)"))
         if c.get("priv_protocol") and not c.get("auth_protocol"):
