@@ -1,0 +1,167 @@
+"""The one place that writes Samples to the MetricStore.
+
+Collectors hand samples to :meth:`SampleWriter.submit` (thread-safe, never
+blocks, never raises). A background thread batches them into the store. When
+the store is down, samples wait in memory; past ``max_buffer`` they spill to a
+spool directory as JSON lines, and at shutdown whatever is still unwritten is
+spooled too. The spool is replayed first when the store is back, also after a
+restart, so a store outage delays data but never loses it. Stores treat a
+sample with the same series and time as an overwrite, so replaying a batch
+that may have partly landed never double-counts.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Iterable, Optional
+
+from .logutil import RateLimitedLog
+from .sample import Sample
+from .stores.base import MetricStore, StoreError
+
+log = logging.getLogger(__name__)
+
+
+class SampleWriter:
+    def __init__(
+        self,
+        store: MetricStore,
+        *,
+        spool_dir: Path,
+        flush_interval_s: float = 1.0,
+        batch_size: int = 5000,
+        max_buffer: int = 200_000,
+        max_backoff_s: float = 30.0,
+    ):
+        self.store = store
+        self.spool_dir = Path(spool_dir)
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        self.flush_interval_s = flush_interval_s
+        self.batch_size = batch_size
+        self.max_buffer = max_buffer
+        self.max_backoff_s = max_backoff_s
+        self._pending: deque[Sample] = deque()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._errors = RateLimitedLog(log, interval_s=30.0)
+        self.written = 0
+        self.failures = 0
+        self.store_ok = True
+        self.last_error: Optional[str] = None
+
+    # -- producer side ---------------------------------------------------
+    def submit(self, samples: Iterable[Sample]) -> None:
+        with self._lock:
+            self._pending.extend(samples)
+            n = len(self._pending)
+        if n >= self.batch_size:
+            self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending) + self._spooled_count()
+
+    # -- lifecycle -------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="sample-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Flush what can be flushed within ``timeout_s``; spool the rest."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s + self.max_backoff_s)
+        self._drain_once(deadline=time.monotonic() + timeout_s)
+        with self._lock:
+            rest = list(self._pending)
+            self._pending.clear()
+        if rest:
+            self._spool(rest)
+            log.warning("store unavailable at shutdown: %d samples kept in %s", len(rest), self.spool_dir)
+
+    # -- writer thread ---------------------------------------------------
+    def _loop(self) -> None:
+        backoff = self.flush_interval_s
+        while not self._stopping.is_set():
+            self._wake.wait(backoff)
+            self._wake.clear()
+            if self._stopping.is_set():
+                break
+            ok = self._drain_once(deadline=time.monotonic() + 60)
+            backoff = self.flush_interval_s if ok else min(max(backoff * 2, 1.0), self.max_backoff_s)
+
+    def _drain_once(self, deadline: float) -> bool:
+        """Write spooled files, then pending samples; False when the store failed."""
+        try:
+            for path in sorted(self.spool_dir.glob("spool-*.jsonl")):
+                self._write(self._read_spool(path))
+                path.unlink()
+            while time.monotonic() < deadline:
+                with self._lock:
+                    if not self._pending:
+                        break
+                    batch = [self._pending.popleft() for _ in range(min(self.batch_size, len(self._pending)))]
+                try:
+                    self._write(batch)
+                except BaseException:
+                    with self._lock:
+                        self._pending.extendleft(reversed(batch))
+                    raise
+        except StoreError as e:
+            self.failures += 1
+            self.store_ok = False
+            self.last_error = str(e)
+            self._errors.warning("store write failed (buffering %d samples): %s", len(self._pending), e)
+            with self._lock:
+                overflow = len(self._pending) > self.max_buffer
+                spill = list(self._pending) if overflow else []
+                if overflow:
+                    self._pending.clear()
+            if spill:
+                self._spool(spill)
+            return False
+        if not self.store_ok:
+            log.info("store is back; buffered samples written")
+        self.store_ok = True
+        return True
+
+    def _write(self, batch: list[Sample]) -> None:
+        if batch:
+            self.store.write(batch)
+            self.store.flush()
+            self.written += len(batch)
+
+    # -- spool files -----------------------------------------------------
+    def _spool(self, samples: list[Sample]) -> None:
+        path = self.spool_dir / f"spool-{time.time_ns():020d}.jsonl"
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            for s in samples:
+                f.write(s.to_json())
+                f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.rename(path)
+
+    @staticmethod
+    def _read_spool(path: Path) -> list[Sample]:
+        out = []
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    out.append(Sample.from_json(line))
+        return out
+
+    def _spooled_count(self) -> int:
+        n = 0
+        for path in self.spool_dir.glob("spool-*.jsonl"):
+            with open(path, "rb") as f:
+                n += sum(1 for _ in f)
+        return n
