@@ -1,12 +1,55 @@
-"""run command (placeholder until its issue lands)."""
+"""run: the long-running service until SIGTERM/SIGINT."""
+from __future__ import annotations
+
 import argparse
+import asyncio
+import logging
+import signal
 import sys
+from pathlib import Path
+
+from ..config import ConfigError, load_config
+from ..logutil import setup_logging
+from ..runner import Service, StartupError
+
+log = logging.getLogger("hotspot_monitor.service")
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("args", nargs="*")
+    p.add_argument("file", help="YAML config file")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.add_argument("--log-format", default="text", choices=["text", "json"],
+                   help="json: one JSON object per line (structured logs)")
+    p.add_argument("--base-dir", type=Path, default=None,
+                   help="directory that relative paths in the config are taken from (default: cwd)")
 
 
 def main(args: argparse.Namespace) -> int:
-    print("hotspot-monitor run: not implemented yet", file=sys.stderr)
-    return 1
+    setup_logging(args.log_level, args.log_format)
+    try:
+        cfg = load_config(args.file)
+    except ConfigError as e:
+        for issue in e.issues:
+            print(issue, file=sys.stderr)
+        return 2
+    service = Service(cfg, base_dir=(args.base_dir or Path.cwd()).resolve())
+    try:
+        service.open()
+    except StartupError as e:
+        print(f"hotspot-monitor run: cannot start: {e}", file=sys.stderr)
+        return 1
+    return run_until_signal(service.run)
+
+
+def run_until_signal(coro_fn) -> int:
+    """Run ``coro_fn(stop_event)`` until SIGTERM or SIGINT sets the event."""
+
+    async def _main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await coro_fn(stop)
+
+    asyncio.run(_main())
+    return 0

@@ -1,12 +1,136 @@
-"""status command (placeholder until its issue lands)."""
+"""status: APs and sites as the status engine last saved them, with clients."""
+from __future__ import annotations
+
 import argparse
+import json
 import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+from ..config import ConfigError, load_config
+from ..runner import ServicePaths
+from ..status.engine import StatusEngine
+from ..status.statestore import StateStore
+from ..stores.base import StoreError
+from ..stores.factory import open_store
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("args", nargs="*")
+    p.add_argument("file", help="YAML config file")
+    p.add_argument("--json", action="store_true", help="one JSON document instead of tables")
+    p.add_argument("--base-dir", type=Path, default=None,
+                   help="directory that relative paths in the config are taken from (default: cwd)")
+    p.add_argument("--outages", type=int, default=10, metavar="N",
+                   help="how many recent outages to list (default 10)")
+
+
+def collect(cfg, base_dir: Path, recent: int = 10) -> dict[str, Any]:
+    """Everything ``status`` shows, as plain data (also the --json output)."""
+    states = StateStore.from_config(cfg, base_dir)
+    try:
+        snap = StatusEngine(cfg, states).snapshot()
+        open_outages = states.outages(open_only=True)
+        now = datetime.now(timezone.utc)
+        closed = [o for o in states.outages(start=now - timedelta(days=31)) if o.end is not None]
+    finally:
+        states.close()
+    clients: dict[str, int] = {}
+    store_error: Optional[str] = None
+    try:
+        with open_store(cfg.store, base_dir) as store:
+            for s in store.latest("ap_clients", tags={"radio": "all"},
+                                  since=datetime.now(timezone.utc) - timedelta(hours=1)):
+                clients[s.tags.get("ap", "")] = s.fields.get("clients")
+    except StoreError as e:
+        store_error = str(e)
+    runtime_path = ServicePaths(base_dir).runtime_file(cfg)
+    runtime = None
+    if runtime_path.exists():
+        try:
+            runtime = json.loads(runtime_path.read_text())
+        except (OSError, ValueError):
+            runtime = None
+    names = {s.id: s.name for s in cfg.sites}
+    return {
+        "aps": [{"site": r.site, "ap": r.ap, "state": r.state, "since": _iso(r.since),
+                 "last_seen": _iso(r.last_seen), "clients": clients.get(r.ap),
+                 "flapping": r.flapping, "reason": r.reason} for r in snap.aps],
+        "sites": [{"site": s.site, "name": names.get(s.site), "state": s.state, "aps": s.aps,
+                   "up": s.up, "down": s.down, "unknown": s.unknown} for s in snap.sites],
+        "open_outages": [_outage(o) for o in open_outages],
+        "recent_outages": [_outage(o) for o in closed[-recent:]] if recent else [],
+        "service": runtime,
+        "mqtt_unknown_aps": (runtime or {}).get("mqtt_unknown_aps", {}),
+        "store_error": store_error,
+    }
+
+
+def _outage(o) -> dict[str, Any]:
+    return {"ap": o.ap, "site": o.site, "start": _iso(o.start), "end": _iso(o.end),
+            "duration_s": o.duration_s, "reason": o.reason, "source": o.source}
+
+
+def _iso(t: Optional[datetime]) -> Optional[str]:
+    return None if t is None else t.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def main(args: argparse.Namespace) -> int:
-    print("hotspot-monitor status: not implemented yet", file=sys.stderr)
-    return 1
+    try:
+        cfg = load_config(args.file)
+    except ConfigError as e:
+        for issue in e.issues:
+            print(issue, file=sys.stderr)
+        return 2
+    data = collect(cfg, (args.base_dir or Path.cwd()).resolve(), args.outages)
+    if args.json:
+        print(json.dumps(data, indent=1, ensure_ascii=False))
+        return 0
+    print(render(data, cfg.tz))
+    return 0
+
+
+def render(data: dict[str, Any], tz) -> str:
+    def local(s: Optional[str]) -> str:
+        if not s:
+            return "-"
+        return datetime.fromisoformat(s.replace("Z", "+00:00")).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+
+    def dur(s: Optional[float]) -> str:
+        if s is None:
+            return "open"
+        s = int(round(s))
+        return f"{s // 3600}h{s % 3600 // 60:02d}m{s % 60:02d}s"
+
+    out = [_table(["SITE", "AP", "STATE", "SINCE", "LAST SEEN", "CLIENTS", "FLAPPING", "REASON"],
+                  [[a["site"], a["ap"], a["state"], local(a["since"]), local(a["last_seen"]),
+                    "-" if a["clients"] is None else str(a["clients"]),
+                    "yes" if a["flapping"] else "", a["reason"] or ""] for a in data["aps"]])]
+    out.append("")
+    out.append(_table(["SITE", "NAME", "STATE", "APS", "UP", "DOWN", "UNKNOWN"],
+                      [[s["site"], s["name"] or "", s["state"], str(s["aps"]), str(s["up"]),
+                        str(s["down"]), str(s["unknown"])] for s in data["sites"]]))
+    if data["open_outages"] or data["recent_outages"]:
+        out.append("")
+        out.append(_table(["OUTAGE AP", "SITE", "START", "END", "DURATION", "REASON"],
+                          [[o["ap"], o["site"], local(o["start"]), local(o["end"]),
+                            dur(o["duration_s"]), o["reason"]]
+                           for o in data["recent_outages"] + data["open_outages"]]))
+    out.append("")
+    svc = data["service"]
+    if svc:
+        out.append(f"service pid {svc.get('pid')}, last update {local(svc.get('updated'))} "
+                   f"({tz}); store {'ok' if svc.get('writer', {}).get('store_ok') else 'DOWN, buffering'}")
+    else:
+        out.append("service: no runtime file (not started here?)")
+    if data["mqtt_unknown_aps"]:
+        out.append("MQTT devices not in the inventory: " + ", ".join(sorted(data["mqtt_unknown_aps"])))
+    if data["store_error"]:
+        out.append(f"metric store: {data['store_error']}")
+    return "\n".join(out)
+
+
+def _table(head: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)] if rows else [len(h) for h in head]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join(fmt.format(*r).rstrip() for r in [head, *rows])

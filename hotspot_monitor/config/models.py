@@ -50,9 +50,10 @@ class StoreSettings(Strict):
 
 
 class StateSettings(Strict):
-    """Outage log, alerts and other state (SQLAlchemy URL)."""
+    """Outage log, alerts and other state (SQLAlchemy URL), and the service's files."""
 
     url: str = "sqlite:///var/state.sqlite"
+    dir: str = Field("var", description="spool, dead letters and runtime status file")
 
 
 class TlsSettings(Strict):

@@ -1,0 +1,218 @@
+"""The long-running service behind ``hotspot-monitor run``.
+
+Wiring only: collectors produce Samples, every Sample goes through one queue
+to :meth:`Service._ingest`, which feeds ``ap_status`` Samples to the status
+engine and hands everything (plus the engine's ``ap_event`` Samples) to the
+:class:`SampleWriter`. The SNMP poller runs on the asyncio loop; the MQTT
+collector runs its own thread and enqueues thread-safely. A housekeeping task
+marks silent MQTT APs stale, saves state and writes ``runtime.json`` (read by
+``hotspot-monitor status``).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+from .config.models import Config
+from .sample import Sample
+from .status.engine import StatusEngine
+from .status.statestore import StateStore
+from .stores.base import MetricStore, StoreError
+from .stores.factory import open_store
+from .writer import SampleWriter
+
+log = logging.getLogger("hotspot_monitor.service")
+
+
+class StartupError(Exception):
+    """The service cannot start (store unreachable, state store broken...)."""
+
+
+@dataclass
+class ServicePaths:
+    base_dir: Path
+
+    def state_dir(self, cfg: Config) -> Path:
+        d = Path(cfg.state.dir)
+        return d if d.is_absolute() else self.base_dir / d
+
+    def runtime_file(self, cfg: Config) -> Path:
+        return self.state_dir(cfg) / "runtime.json"
+
+
+@dataclass
+class Service:
+    cfg: Config
+    base_dir: Path = field(default_factory=Path.cwd)
+    housekeeping_s: float = 5.0
+    store: Optional[MetricStore] = None
+    states: Optional[StateStore] = None
+    engine: Optional[StatusEngine] = None
+    writer: Optional[SampleWriter] = None
+    snmp: Any = None
+    mqtt: Any = None
+    started_at: Optional[datetime] = None
+    _queue: Optional[asyncio.Queue] = None
+
+    # -- start-up ----------------------------------------------------------
+    def open(self) -> None:
+        """Open and check the stores; raise StartupError with a clear message."""
+        paths = ServicePaths(self.base_dir)
+        state_dir = paths.state_dir(self.cfg)
+        try:
+            state_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StartupError(f"cannot create state directory {state_dir}: {e.strerror}") from None
+        try:
+            self.store = open_store(self.cfg.store, self.base_dir)
+            self.store.ping()
+        except StoreError as e:
+            raise StartupError(f"metric store unreachable: {e}") from None
+        try:
+            self.states = StateStore.from_config(self.cfg, self.base_dir)
+        except Exception as e:  # SQLAlchemy raises many kinds; the URL may hold a password
+            raise StartupError(f"state store unusable: {type(e).__name__}") from None
+        self.engine = StatusEngine(self.cfg, self.states)
+        self.writer = SampleWriter(self.store, spool_dir=state_dir / "spool",
+                                   batch_size=self.cfg.store.influxdb.batch_size)
+
+    def _make_collectors(self, loop: asyncio.AbstractEventLoop) -> None:
+        def from_thread(samples: list[Sample]) -> None:
+            loop.call_soon_threadsafe(self._queue.put_nowait, samples)
+
+        if any(a.host for a in self.cfg.aps) or self.cfg.controllers:
+            from collectors.snmp.collector import SnmpCollector
+
+            self.snmp = SnmpCollector(self.cfg, on_samples=self._queue.put_nowait)
+        if self.cfg.mqtt.enabled:
+            from collectors.mqtt.collector import MqttCollector
+
+            dead = ServicePaths(self.base_dir).state_dir(self.cfg) / "mqtt-dead-letters.jsonl"
+            self.mqtt = MqttCollector(self.cfg, on_samples=from_thread, dead_letter_path=dead)
+
+    # -- running -------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        if self.engine is None:
+            self.open()
+        assert self.engine is not None and self.writer is not None
+        loop = asyncio.get_running_loop()
+        self._queue = asyncio.Queue()
+        self._make_collectors(loop)
+        self.started_at = datetime.now(timezone.utc)
+        self.engine.start(self.started_at)
+        self.writer.start()
+        log.info("service started: %d sites, %d APs, %d controllers, store %s, mqtt %s",
+                 len(self.cfg.sites), len(self.cfg.aps), len(self.cfg.controllers),
+                 self.cfg.store.kind, "on" if self.mqtt else "off")
+        if self.mqtt is not None:
+            self.mqtt.start()
+        tasks = [asyncio.create_task(self._consume(), name="ingest"),
+                 asyncio.create_task(self._housekeeping(stop), name="housekeeping")]
+        if self.snmp is not None:
+            tasks.append(asyncio.create_task(self.snmp.run(stop), name="snmp"))
+        try:
+            await stop.wait()
+        finally:
+            await self._shutdown(tasks)
+
+    async def _consume(self) -> None:
+        assert self._queue is not None
+        while True:
+            samples = await self._queue.get()
+            self._ingest(samples)
+
+    def _ingest(self, samples: list[Sample]) -> None:
+        assert self.engine is not None and self.writer is not None
+        events: list[Sample] = []
+        status = [s for s in samples if s.measurement == "ap_status"]
+        if status:
+            events = self.engine.observe_many(sorted(status, key=lambda s: s.time))
+            for e in events:
+                log.info("AP %s %s (%s)", e.tags.get("ap"), e.fields.get("state"), e.fields.get("reason", ""))
+        self.writer.submit(samples)
+        if events:
+            self.writer.submit(events)
+
+    async def _housekeeping(self, stop: asyncio.Event) -> None:
+        assert self.engine is not None
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), self.housekeeping_s)
+            except asyncio.TimeoutError:
+                pass
+            now = datetime.now(timezone.utc)
+            events: list[Sample] = []
+            if self.mqtt is not None:
+                for ap, seen in self.mqtt.stale_aps(now).items():
+                    if seen is not None:
+                        # the AP was last heard at `seen`: that is when it went quiet
+                        events += self.engine.mark_stale(ap, seen + timedelta(microseconds=1))
+            events += self.engine.tick(now)
+            if events:
+                self._ingest(events)
+            self.write_runtime(now)
+
+    def write_runtime(self, now: datetime) -> None:
+        """A small JSON file with the collectors' health, for ``status``."""
+        d: dict[str, Any] = {
+            "pid": os.getpid(),
+            "updated": now.isoformat(),
+            "started": self.started_at.isoformat() if self.started_at else None,
+            "writer": {"written": self.writer.written, "pending": len(self.writer._pending),
+                       "store_ok": self.writer.store_ok, "last_error": self.writer.last_error},
+            "engine": dict(self.engine.stats),
+        }
+        if self.snmp is not None:
+            d["snmp"] = _jsonable(getattr(self.snmp, "stats", {}))
+        if self.mqtt is not None:
+            d["mqtt"] = _jsonable(self.mqtt.stats)
+            d["mqtt_unknown_aps"] = {k: v.isoformat() for k, v in self.mqtt.unknown_aps().items()}
+        path = ServicePaths(self.base_dir).runtime_file(self.cfg)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(d, indent=1, default=str))
+        tmp.replace(path)
+
+    async def _shutdown(self, tasks: list[asyncio.Task]) -> None:
+        log.info("stopping")
+        t0 = time.monotonic()
+        snmp_task = next((t for t in tasks if t.get_name() == "snmp"), None)
+        if snmp_task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(snmp_task), 15)
+            except (asyncio.TimeoutError, Exception):
+                snmp_task.cancel()
+        if self.mqtt is not None:
+            await asyncio.to_thread(self.mqtt.stop)
+        await asyncio.sleep(0)  # let thread-safe callbacks land in the queue
+        assert self._queue is not None
+        while not self._queue.empty():
+            self._ingest(self._queue.get_nowait())
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        now = datetime.now(timezone.utc)
+        self.engine.stop(now)
+        self.write_runtime(now)
+        await asyncio.to_thread(self.writer.stop)
+        self.close()
+        log.info("stopped in %.1fs", time.monotonic() - t0)
+
+    def close(self) -> None:
+        if self.store is not None:
+            try:
+                self.store.close()
+            except StoreError as e:
+                log.warning("closing the metric store: %s", e)
+        if self.states is not None:
+            self.states.close()
+
+
+def _jsonable(d: Any) -> Any:
+    return json.loads(json.dumps(d, default=str))
