@@ -1,0 +1,359 @@
+"""The state store: outage log, per-AP state and monitoring sessions.
+
+Plain SQLAlchemy 2.x (Core + ORM mapping) so that the same code runs on SQLite
+(embedded default, WAL mode) and PostgreSQL. We store the *state* and the
+*changes* (healthchecks' shape): ``ap_state`` is one row per AP (what the engine
+needs to resume after a restart), ``outages`` is one row per outage (the log
+availability is derived from) and ``monitor_sessions`` is one row per run of the
+service, so that time while the service was not running can be told apart
+from time when an AP was up.
+
+Times are stored as naive UTC ``DateTime`` (microsecond resolution on both
+backends) and handed out as aware UTC datetimes.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Optional, Sequence
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    Text,
+    and_,
+    bindparam,
+    create_engine,
+    event,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from ..sample import utc
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware UTC datetimes in, aware UTC datetimes out, naive UTC in the DB."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
+        if value is None:
+            return None
+        return utc(value).replace(tzinfo=None)
+
+    def process_result_value(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
+        if value is None:
+            return None
+        if isinstance(value, str):  # defensive: raw text from another writer
+            value = datetime.fromisoformat(value)
+        return utc(value)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class OutageRow(Base):
+    """One outage of one AP: ``end`` is NULL while it is still open."""
+
+    __tablename__ = "outages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ap: Mapped[str] = mapped_column(String(255), index=True)
+    site: Mapped[str] = mapped_column(String(255), index=True)
+    start: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    end: Mapped[Optional[datetime]] = mapped_column(UtcDateTime, nullable=True, index=True)
+    duration_s: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
+    reason: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(32))
+
+
+class ApStateRow(Base):
+    """What the engine needs to resume an AP after a restart."""
+
+    __tablename__ = "ap_state"
+
+    ap: Mapped[str] = mapped_column(String(255), primary_key=True)
+    site: Mapped[str] = mapped_column(String(255), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    since: Mapped[Optional[datetime]] = mapped_column(UtcDateTime, nullable=True)
+    reason: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+    first_seen: Mapped[Optional[datetime]] = mapped_column(UtcDateTime, nullable=True)
+    last_seen: Mapped[Optional[datetime]] = mapped_column(UtcDateTime, nullable=True)
+    last_ok: Mapped[Optional[datetime]] = mapped_column(UtcDateTime, nullable=True)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_failure_at: Mapped[Optional[datetime]] = mapped_column(UtcDateTime, nullable=True)
+    flapping: Mapped[bool] = mapped_column(Boolean, default=False)
+    flap_times: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of ISO times
+    sources: Mapped[str] = mapped_column(Text, default="{}")  # JSON: per-source verdicts
+    open_outage_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+
+
+class SessionRow(Base):
+    """One run of the service: ``[started, last_alive]`` was monitored."""
+
+    __tablename__ = "monitor_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    last_alive: Mapped[datetime] = mapped_column(UtcDateTime)
+    stopped: Mapped[Optional[datetime]] = mapped_column(UtcDateTime, nullable=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """An outage as read back from the log (``end``/``duration_s`` None while open)."""
+
+    id: int
+    ap: str
+    site: str
+    start: datetime
+    end: Optional[datetime]
+    duration_s: Optional[float]
+    reason: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorSession:
+    id: int
+    started: datetime
+    last_alive: datetime
+    stopped: Optional[datetime]
+
+    @property
+    def covered_until(self) -> datetime:
+        """The last instant this run is known to have been monitoring."""
+        return self.stopped if self.stopped is not None else self.last_alive
+
+
+AP_STATE_COLUMNS = tuple(c.name for c in ApStateRow.__table__.columns)
+
+
+def _ap_row(s: dict[str, Any]) -> dict[str, Any]:
+    d = {k: s.get(k) for k in AP_STATE_COLUMNS}
+    d["flap_times"] = json.dumps(list(s.get("flap_times") or []))
+    d["sources"] = json.dumps(s.get("sources") or {}, sort_keys=True)
+    d["consecutive_failures"] = int(d.get("consecutive_failures") or 0)
+    d["flapping"] = bool(d.get("flapping"))
+    return d
+
+
+def _upsert_ap_states(c: Any, rows: list[dict[str, Any]]) -> None:
+    t = ApStateRow.__table__
+    keys = [r["ap"] for r in rows]
+    known: set[str] = set()
+    for i in range(0, len(keys), 500):
+        known.update(c.execute(select(t.c.ap).where(t.c.ap.in_(keys[i:i + 500]))).scalars())
+    new = [r for r in rows if r["ap"] not in known]
+    if new:
+        c.execute(insert(t), new)
+    old = [{"b_" + k: v for k, v in r.items()} for r in rows if r["ap"] in known]
+    if old:
+        # One executemany: much faster than a statement per row on every backend.
+        stmt = (update(t).where(t.c.ap == bindparam("b_ap"))
+                .values({k: bindparam("b_" + k) for k in AP_STATE_COLUMNS if k != "ap"}))
+        c.execute(stmt, old)
+
+
+def resolve_url(url: str, base_dir: Optional[Path] = None) -> str:
+    """Resolve a relative SQLite path against ``base_dir`` (other URLs unchanged)."""
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return url
+    p = Path(u.database)
+    if not p.is_absolute() and base_dir is not None:
+        p = Path(base_dir) / p
+    p.parent.mkdir(parents=True, exist_ok=True)
+    return u.set(database=str(p)).render_as_string(hide_password=False)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+class StateStore:
+    """Repository over the state tables; every method is one short transaction."""
+
+    def __init__(self, url: str, *, base_dir: Optional[Path] = None, echo: bool = False):
+        self.url = resolve_url(url, base_dir)
+        self.engine: Engine = create_engine(self.url, echo=echo, future=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        Base.metadata.create_all(self.engine)
+
+    @property
+    def display_url(self) -> str:
+        """The URL with any password masked: the only form fit for logs."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def __repr__(self) -> str:
+        return f"StateStore({self.display_url!r})"
+
+    @classmethod
+    def from_config(cls, cfg: Any, base_dir: Optional[Path] = None) -> "StateStore":
+        """Open ``cfg.state.url``; relative SQLite paths are taken from ``base_dir``."""
+        return cls(cfg.state.url, base_dir=base_dir)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- ap_state ---------------------------------------------------------
+    def load_ap_states(self) -> list[dict[str, Any]]:
+        """Every saved AP state as a dict (JSON columns decoded)."""
+        with self.engine.connect() as c:
+            rows = c.execute(select(ApStateRow.__table__)).mappings().all()
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["flap_times"] = json.loads(d.get("flap_times") or "[]")
+            d["sources"] = json.loads(d.get("sources") or "{}")
+            out.append(d)
+        return out
+
+    def save_ap_states(self, states: Iterable[dict[str, Any]]) -> int:
+        """Upsert AP states (portable: UPDATE known keys, INSERT the rest)."""
+        rows = [_ap_row(s) for s in states]
+        if rows:
+            with self.engine.begin() as c:
+                _upsert_ap_states(c, rows)
+        return len(rows)
+
+    def transition(self, state: dict[str, Any], *, open_outage: Optional[dict[str, Any]] = None,
+                   close_outage: Optional[tuple[int, datetime]] = None) -> Optional[int]:
+        """Record one AP state change atomically: the outage row and the AP state.
+
+        ``open_outage`` holds ap/site/start/reason/source; its new id is stored
+        in ``state['open_outage_id']`` and returned. ``close_outage`` is
+        ``(id, end)``. One transaction, so a crash never leaves an outage the
+        AP state does not know about.
+        """
+        t = OutageRow.__table__
+        new_id: Optional[int] = None
+        with self.engine.begin() as c:
+            if close_outage is not None:
+                oid, end = close_outage
+                start = c.execute(select(t.c.start).where(t.c.id == oid)).scalar()
+                if start is not None:
+                    c.execute(update(t).where(and_(t.c.id == oid, t.c.end.is_(None)))
+                              .values(end=end, duration_s=(utc(end) - start).total_seconds()))
+            if open_outage is not None:
+                res = c.execute(insert(t).values(end=None, duration_s=None, **open_outage))
+                new_id = int(res.inserted_primary_key[0])
+                state = dict(state, open_outage_id=new_id)
+            _upsert_ap_states(c, [_ap_row(state)])
+        return new_id
+
+    # -- outages -----------------------------------------------------------
+    def open_outage(self, *, ap: str, site: str, start: datetime, reason: str, source: str) -> int:
+        t = OutageRow.__table__
+        with self.engine.begin() as c:
+            res = c.execute(insert(t).values(ap=ap, site=site, start=start, end=None,
+                                              duration_s=None, reason=reason, source=source))
+            return int(res.inserted_primary_key[0])
+
+    def close_outage(self, outage_id: int, end: datetime) -> Optional[Outage]:
+        """Close an open outage; a no-op (returns None) if it is already closed."""
+        t = OutageRow.__table__
+        with self.engine.begin() as c:
+            row = c.execute(select(t).where(t.c.id == outage_id)).mappings().first()
+            if row is None or row["end"] is not None:
+                return None
+            duration = (utc(end) - row["start"]).total_seconds()
+            # Conditional UPDATE: a second closer (another worker) changes nothing.
+            c.execute(update(t).where(and_(t.c.id == outage_id, t.c.end.is_(None)))
+                      .values(end=end, duration_s=duration))
+            return Outage(row["id"], row["ap"], row["site"], row["start"], utc(end),
+                          duration, row["reason"], row["source"])
+
+    def add_outage(self, *, ap: str, site: str, start: datetime, end: Optional[datetime],
+                   reason: str, source: str) -> int:
+        """Insert a finished (or open) outage directly: imports and tests."""
+        oid = self.open_outage(ap=ap, site=site, start=start, reason=reason, source=source)
+        if end is not None:
+            self.close_outage(oid, end)
+        return oid
+
+    def outages(self, *, start: Optional[datetime] = None, end: Optional[datetime] = None,
+                aps: Optional[Sequence[str]] = None, site: Optional[str] = None,
+                open_only: bool = False) -> list[Outage]:
+        """Outages overlapping ``[start, end)``, oldest first."""
+        t = OutageRow.__table__
+        q = select(t)
+        if end is not None:
+            q = q.where(t.c.start < end)
+        if start is not None:
+            q = q.where(or_(t.c.end.is_(None), t.c.end > start))
+        if aps is not None:
+            q = q.where(t.c.ap.in_(list(aps)))
+        if site is not None:
+            q = q.where(t.c.site == site)
+        if open_only:
+            q = q.where(t.c.end.is_(None))
+        q = q.order_by(t.c.start, t.c.id)
+        with self.engine.connect() as c:
+            return [Outage(**dict(r)) for r in c.execute(q).mappings()]
+
+    # -- monitoring sessions -------------------------------------------------
+    def start_session(self, at: datetime) -> int:
+        t = SessionRow.__table__
+        with self.engine.begin() as c:
+            # A previous run that died without stopping ends at its last sign of life.
+            c.execute(update(t).where(t.c.stopped.is_(None)).values(stopped=t.c.last_alive))
+            res = c.execute(insert(t).values(started=at, last_alive=at, stopped=None))
+            return int(res.inserted_primary_key[0])
+
+    def touch_session(self, session_id: int, at: datetime) -> None:
+        t = SessionRow.__table__
+        with self.engine.begin() as c:
+            c.execute(update(t).where(and_(t.c.id == session_id, t.c.last_alive < at))
+                      .values(last_alive=at))
+
+    def stop_session(self, session_id: int, at: datetime) -> None:
+        t = SessionRow.__table__
+        with self.engine.begin() as c:
+            row = c.execute(select(t.c.last_alive).where(t.c.id == session_id)).first()
+            if row is None:
+                return
+            stop = max(utc(at), row[0])
+            c.execute(update(t).where(t.c.id == session_id)
+                      .values(last_alive=stop, stopped=stop))
+
+    def add_session(self, started: datetime, stopped: datetime) -> int:
+        """Record a finished monitoring run directly: imports and tests."""
+        t = SessionRow.__table__
+        with self.engine.begin() as c:
+            res = c.execute(insert(t).values(started=started, last_alive=stopped, stopped=stopped))
+            return int(res.inserted_primary_key[0])
+
+    def sessions(self, *, start: Optional[datetime] = None,
+                 end: Optional[datetime] = None) -> list[MonitorSession]:
+        t = SessionRow.__table__
+        q = select(t).order_by(t.c.started)
+        if end is not None:
+            q = q.where(t.c.started < end)
+        with self.engine.connect() as c:
+            out = [MonitorSession(**dict(r)) for r in c.execute(q).mappings()]
+        if start is not None:
+            out = [s for s in out if s.covered_until > utc(start)]
+        return out
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
