@@ -88,7 +88,7 @@ class Service:
             loop.call_soon_threadsafe(self._queue.put_nowait, samples)
 
         if any(a.host for a in self.cfg.aps) or self.cfg.controllers:
-            from collectors.snmp.collector import SnmpCollector
+            from collectors.snmp.poller import SnmpCollector
 
             self.snmp = SnmpCollector(self.cfg, on_samples=self._queue.put_nowait)
         if self.cfg.mqtt.enabled:
@@ -188,6 +188,10 @@ class Service:
                 await asyncio.wait_for(asyncio.shield(snmp_task), 15)
             except (asyncio.TimeoutError, Exception):
                 snmp_task.cancel()
+            try:
+                await self.snmp.close()
+            except Exception as e:  # closing sockets must not block the rest of shutdown
+                log.warning("closing the SNMP poller: %s", type(e).__name__)
         if self.mqtt is not None:
             await asyncio.to_thread(self.mqtt.stop)
         await asyncio.sleep(0)  # let thread-safe callbacks land in the queue

@@ -1,0 +1,179 @@
+"""End to end: simulator (real SNMP agents + MQTT publishers) -> `hotspot-monitor
+run` as a real process (real Mosquitto) -> status engine -> outage log.
+
+Stop one AP: it is down within down_after x interval + timeout and an outage
+is open; revive it: the outage closes with the right duration (within one
+poll interval). A site power cut makes the site down. A restart of the
+service alone creates no outage.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from hotspot_monitor.commands.demo import write_config
+from hotspot_monitor.commands.status import collect
+from hotspot_monitor.config import parse_config
+from hotspot_monitor.simulator import Rates, Simulator
+from hotspot_monitor.simulator.background import BackgroundSimulator
+
+INTERVAL = 1.0
+TIMEOUT = 0.4
+DOWN_AFTER = 3
+COMMUNITY = "e2e-Community-4417"
+AUTH_KEY = "e2e-auth-key-9910"
+PRIV_KEY = "e2e-priv-key-8820"
+
+INVENTORY = f"""
+timezone: Asia/Jakarta
+collector:
+  interval_s: {INTERVAL}
+  timeout_s: {TIMEOUT}
+  retries: 0
+  down_after: {DOWN_AFTER}
+  snmp: {{version: 2c, community: {COMMUNITY}}}
+mqtt:
+  enabled: true
+  port: {{mqtt_port}}
+  client_id: e2e-collector
+  heartbeat_timeout_s: 5
+sites:
+  - {{id: taman-a, name: Taman Balekambang, kind: park, lat: -7.5544, lon: 110.8046}}
+  - {{id: pasar-b, name: Pasar Gedhé, kind: market, lat: -7.5683, lon: 110.8316}}
+aps:
+  - {{id: a-1, site: taman-a, host: 127.0.0.1, port: 1, profile: unifi}}
+  - {{id: a-2, site: taman-a, host: 127.0.0.1, port: 1, profile: mikrotik, mqtt_id: a-2}}
+  - {{id: b-1, site: pasar-b, host: 127.0.0.1, port: 1, profile: generic}}
+  - id: b-2
+    site: pasar-b
+    host: 127.0.0.1
+    port: 1
+    profile: unifi
+    snmp: {{version: 3, user: monitor, auth_protocol: SHA256, auth_key: {AUTH_KEY},
+            priv_protocol: AES, priv_key: {PRIV_KEY}}}
+"""
+
+
+def wait_for(pred, timeout, what):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = pred()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Run:
+    """`hotspot-monitor run` as a child process, as an operator starts it."""
+
+    def __init__(self, cfg_path: Path, base: Path):
+        self.cfg_path, self.base = cfg_path, base
+        self.log = base / "service.log"
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hotspot_monitor", "run", str(self.cfg_path), "--base-dir",
+             str(self.base), "--log-format", "json"],
+            stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            rc = self.proc.wait(30)
+            assert rc == 0, self.log.read_text()[-3000:]
+
+
+def test_outage_recovery_power_cut_and_restart(mosquitto, tmp_path):
+    inv = parse_config(INVENTORY.replace("{mqtt_port}", str(mosquitto.port)), "e2e.yaml")
+    sim = Simulator(inv, seed=7, addressing="ports", rates=Rates(reboot=0, outage=0, power_cut=0))
+    bg = BackgroundSimulator(sim)
+    bg.start()
+    service = None
+    try:
+        cfg = sim.collector_config()
+        cfg_path = tmp_path / "config.yaml"
+        write_config(cfg, cfg_path)
+        service = Run(cfg_path, tmp_path).start()
+
+        def status():
+            d = collect(cfg, tmp_path)
+            return {a["ap"]: a for a in d["aps"]}, {s["site"]: s for s in d["sites"]}, d
+
+        wait_for(lambda: all(a["state"] == "up" for a in status()[0].values()), 60, "all APs up")
+        aps, sites, d = status()
+        assert sites["taman-a"]["state"] == sites["pasar-b"]["state"] == "up"
+        assert d["open_outages"] == []
+
+        # --- one AP stops answering ---------------------------------------------
+        t_down = time.time()
+        bg.call(sim.force_down, "a-1")
+        wait_for(lambda: status()[0]["a-1"]["state"] == "down",
+                 DOWN_AFTER * INTERVAL + TIMEOUT + 10, "a-1 down")
+        detected = time.time() - t_down
+        assert detected <= DOWN_AFTER * INTERVAL + TIMEOUT + INTERVAL + 3, detected
+        aps, sites, d = status()
+        assert sites["taman-a"]["state"] == "degraded"
+        (o,) = d["open_outages"]
+        start = datetime.fromisoformat(o["start"].replace("Z", "+00:00")).timestamp()
+        assert o["ap"] == "a-1" and o["reason"] == "snmp_timeout" and o["end"] is None
+        # the outage starts at the first failed poll, not when the threshold was crossed
+        assert t_down - 0.05 <= start <= t_down + INTERVAL + TIMEOUT + 1.0
+
+        # --- it comes back ----------------------------------------------------------
+        time.sleep(2)
+        t_up = time.time()
+        bg.call(sim.force_up, "a-1")
+        wait_for(lambda: status()[0]["a-1"]["state"] == "up", INTERVAL + TIMEOUT + 10, "a-1 up")
+        d = status()[2]
+        assert d["open_outages"] == []
+        (o,) = [x for x in d["recent_outages"] if x["ap"] == "a-1"]
+        true_down = t_up - t_down
+        assert abs(o["duration_s"] - true_down) <= INTERVAL + TIMEOUT + 0.5, (o, true_down)
+
+        # --- a power cut takes the whole site down ------------------------------------
+        bg.call(sim.power_cut, "pasar-b")
+        wait_for(lambda: status()[1]["pasar-b"]["state"] == "down",
+                 DOWN_AFTER * INTERVAL + TIMEOUT + 10, "site pasar-b down")
+        aps, sites, d = status()
+        assert aps["b-1"]["state"] == aps["b-2"]["state"] == "down"
+        assert sites["taman-a"]["state"] == "up"
+        assert {o["ap"] for o in d["open_outages"]} == {"b-1", "b-2"}
+        bg.call(sim.power_restore, "pasar-b")
+        wait_for(lambda: status()[1]["pasar-b"]["state"] == "up", 15, "site pasar-b up")
+
+        # --- a restart of the service alone creates no outage ---------------------------
+        n_outages = len(collect(cfg, tmp_path, recent=100)["recent_outages"])
+        service.stop()
+        time.sleep(DOWN_AFTER * INTERVAL + 1)  # longer than the down threshold
+        service = Run(cfg_path, tmp_path).start()
+        t_restart = time.time()
+
+        def seen_after_restart():
+            aps = status()[0]
+            return all(datetime.fromisoformat(a["last_seen"].replace("Z", "+00:00")).timestamp()
+                       > t_restart for a in aps.values())
+
+        wait_for(seen_after_restart, 30, "polls after the restart")
+        time.sleep(DOWN_AFTER * INTERVAL)
+        d = collect(cfg, tmp_path, recent=100)
+        assert d["open_outages"] == []
+        assert len(d["recent_outages"]) == n_outages
+        assert all(a["state"] == "up" for a in d["aps"])
+
+        # secrets never reach the service log
+        log_text = (tmp_path / "service.log").read_text()
+        for secret in (COMMUNITY, AUTH_KEY, PRIV_KEY):
+            assert secret not in log_text
+    finally:
+        if service is not None:
+            service.stop()
+        bg.stop()
