@@ -19,10 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_demo_runs_on_embedded_defaults(tmp_path):
     base = tmp_path / "demo"
-    interval, after, length = 1.0, 3.0, 10.0
+    interval, after, length = 3.0, 3.0, 20.0
     cmd = [sys.executable, "-m", "hotspot_monitor", "demo", "--dir", str(base), "--broker", "amqtt",
            "--interval", str(interval), "--backfill", "2h", "--outage-after", str(after),
-           "--outage-for", str(length), "--duration", "35"]
+           "--outage-for", str(length), "--duration", "45"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=180, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "amqtt broker on 127.0.0.1:" in r.stdout

@@ -133,13 +133,29 @@ def test_out_of_order_observations_are_ignored_and_counted() -> None:
     assert eng.stats["out_of_order"] == 1
     assert eng.ap("p1").state == "up"
     assert eng.ap("p1").last_seen == at(120)
-    # also from another source
-    assert eng.observe(st("p1", 0, 100, source="mqtt", reason="lwt_offline")) == []
-    assert eng.stats["out_of_order"] == 2
-    assert eng.ap("p1").state == "up"
-    # equal times are not out of order
+    # equal times are not out of order: the third SNMP failure puts it down
+    # from the first failure of the run
     ev = eng.observe(st("p1", 0, 120, source="snmp"))
     assert [(e.fields["state"], e.time) for e in ev] == [("down", at(60))]
+
+
+def test_order_is_per_source_so_clocks_of_two_sources_may_interleave() -> None:
+    eng = StatusEngine(make_cfg())
+    feed(eng, [st("p1", 1, 0), st("p1", 0, 60), st("p1", 0, 120)])  # SNMP: 2 failures
+    # an MQTT reading stamped before the last SNMP poll is not out of order:
+    # the last will at 100 puts the AP down at once, from 100 (SNMP was failing too)
+    ev = eng.observe(st("p1", 0, 100, source="mqtt", reason="lwt_offline"))
+    assert [(e.fields["state"], e.fields["reason"], e.time) for e in ev] == [
+        ("down", "lwt_offline", at(100))]
+    assert eng.stats["out_of_order"] == 0
+    assert eng.ap("p1").last_seen == at(120)  # the newest of any source
+    # but an MQTT reading older than MQTT's own last one is
+    assert eng.observe(st("p1", 1, 90, source="mqtt")) == []
+    assert eng.stats["out_of_order"] == 1
+    assert eng.ap("p1").state == "down"
+    # telemetry again: up at 130, the outage lasted 30 s
+    ev = eng.observe(st("p1", 1, 130, source="mqtt"))
+    assert [(e.fields["state"], e.fields.get("down_s"), e.time) for e in ev] == [("up", 30, at(130))]
 
 
 def test_unknown_ap_and_bad_input_never_crash() -> None:

@@ -96,37 +96,55 @@ def write_config(cfg: Config, path: Path) -> None:
         yaml.safe_dump(data, f, allow_unicode=True, sort_keys=False)
 
 
-def backfill_history(sim: Any, cfg: Config, base: Path, span: timedelta, until: float) -> Optional[dict]:
-    """Write simulated history once (metrics + outage log), resuming where it stopped."""
-    from ..simulator.backfill import backfill
-    from ..status.statestore import StateStore
-    from ..stores.factory import open_store
-
+def history_range(base: Path, span: timedelta, until: float) -> Optional[tuple[float, float]]:
+    """The part of [until - span, until) not written by an earlier demo run."""
     mark = base / "backfill.json"
-    done_until = None
-    if mark.exists():
-        done_until = json.loads(mark.read_text()).get("until")
+    done_until = json.loads(mark.read_text()).get("until") if mark.exists() else None
     start = until - span.total_seconds() if done_until is None else done_until
     if span.total_seconds() <= 0 or until - start < 60:
         return None
+    return start, until
+
+
+def record_history_outages(sim: Any, cfg: Config, base: Path, start: float, until: float) -> int:
+    """Put the simulated history into the outage log, so availability covers it.
+
+    Runs before the service starts: planned outages become closed outages, the
+    range becomes a monitoring session, and APs never seen get ``first_seen``
+    at its start (the engine keeps what it finds).
+    """
+    from ..status.statestore import StateStore
+
+    states = StateStore.from_config(cfg, base)
+    n = 0
+    try:
+        for ev in sim.plan.events(start, until):
+            if ev.kind not in ("outage", "power_cut") or ev.end > until:
+                continue
+            for ap in [ev.ap] if ev.ap else list(sim.model.site_aps[ev.site]):
+                states.add_outage(ap=ap, site=ev.site, start=_dt(ev.start), end=_dt(ev.end),
+                                  reason="snmp_timeout", source="snmp")
+                n += 1
+        states.add_session(_dt(start), _dt(until))
+        known = {r["ap"] for r in states.load_ap_states()}
+        states.save_ap_states({"ap": a.id, "site": a.site, "state": "unknown", "first_seen": _dt(start)}
+                              for a in cfg.aps if a.id not in known)
+    finally:
+        states.close()
+    return n
+
+
+def backfill_metrics(sim: Any, cfg: Config, base: Path, start: float, until: float) -> dict:
+    """Write the simulated samples of [start, until) and mark the range done."""
+    from ..simulator.backfill import backfill
+    from ..stores.factory import open_store
+
     store = open_store(cfg.store, base)
     try:
         counts = backfill(sim, store, start, until)
     finally:
         store.close()
-    states = StateStore.from_config(cfg, base)
-    try:
-        for ev in sim.plan.events(start, until):
-            if ev.kind not in ("outage", "power_cut") or ev.end > until:
-                continue
-            aps = [ev.ap] if ev.ap else list(sim.model.site_aps[ev.site])
-            for ap in aps:
-                states.add_outage(ap=ap, site=ev.site, start=_dt(ev.start), end=_dt(ev.end),
-                                  reason="snmp_timeout", source="snmp")
-        states.add_session(_dt(start), _dt(until))  # the simulated history counts as monitored
-    finally:
-        states.close()
-    mark.write_text(json.dumps({"until": until}))
+    (base / "backfill.json").write_text(json.dumps({"until": until}))
     return counts
 
 
@@ -168,34 +186,35 @@ async def _demo(args: argparse.Namespace, inventory: Config, base: Path, stop: a
             print(f"hotspot-monitor demo: cannot start: {e}", file=sys.stderr)
             return
         now = time.time()
+        history = history_range(base, parse_duration(args.backfill), now)
+        if history:
+            record_history_outages(sim, cfg, base, *history)
         victim = _pick_victim(cfg, sim, now, args.outage_after + args.outage_for)
         if victim and args.outage_for > 0:
             sim.force_down(victim, at=now + args.outage_after, until=now + args.outage_after + args.outage_for)
         _announce(cfg, sim, broker, base, victim, args, now)
-        span = parse_duration(args.backfill)
-        history = threading.Thread(target=_backfill_logged, args=(sim, cfg, base, span, now),
-                                   name="backfill", daemon=True)
-        history.start()
+        if history:
+            threading.Thread(target=_backfill_logged, args=(sim, cfg, base, *history),
+                             name="backfill", daemon=True).start()
         if args.duration:
             asyncio.get_running_loop().call_later(args.duration, stop.set)
         await service.run(stop)
-        history.join(timeout=0.1)
     finally:
         if sim is not None:
             sim.stop()
         await asyncio.to_thread(broker.stop)
 
 
-def _backfill_logged(sim: Any, cfg: Config, base: Path, span: timedelta, until: float) -> None:
+def _backfill_logged(sim: Any, cfg: Config, base: Path, start: float, until: float) -> None:
     t0 = time.monotonic()
     try:
-        counts = backfill_history(sim, cfg, base, span, until)
+        counts = backfill_metrics(sim, cfg, base, start, until)
     except Exception:
         log.exception("demo: history backfill failed")
         return
-    if counts:
-        log.info("demo: wrote %s of simulated history in %.0fs (%d samples)", span,
-                 time.monotonic() - t0, sum(v for k, v in counts.items() if k != "seconds"))
+    log.info("demo: wrote %.1f days of simulated history in %.0fs (%d samples)",
+             (until - start) / 86400, time.monotonic() - t0,
+             sum(v for k, v in counts.items() if k != "seconds"))
 
 
 def _pick_victim(cfg: Config, sim: Any, now: float, horizon: float) -> Optional[str]:

@@ -20,7 +20,8 @@ Rules (docs/status.md explains why):
 * The outage starts at the first failed observation of the run that led to
   it (the latest such start over the sources, and never before a good
   observation from another source); it ends at the first good observation.
-* Observations older than the AP's last accepted one are ignored and counted.
+* Observations older than the last accepted one from the same source are
+  ignored and counted (SNMP poll times and MQTT device clocks interleave).
 """
 from __future__ import annotations
 
@@ -293,15 +294,20 @@ class StatusEngine:
         if parsed is None:
             return []
         tr, source, ok, reason, t = parsed
-        if tr.last_seen is not None and t < tr.last_seen:
-            self._count("out_of_order", f"ignored an observation of {tr.ap} older than the last one")
+        # Order is per source: SNMP poll times and MQTT device clocks interleave,
+        # so only a source's own older reading is out of order.
+        src = tr.sources.get(source)
+        if src is not None and t < src.last_seen:
+            self._count("out_of_order", f"ignored an observation of {tr.ap} older than the last "
+                        f"one from {source}")
             return []
         if self.store is not None and self._session is None:
             self.start(t)
         self.stats["observed"] += 1
-        if tr.first_seen is None:
+        if tr.first_seen is None or t < tr.first_seen:
             tr.first_seen = t
-        tr.last_seen = t
+        if tr.last_seen is None or t > tr.last_seen:
+            tr.last_seen = t
         self._dirty.add(tr.ap)
         self._update_source(tr, source, ok, reason, t, bad_since)
         if ok:
