@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -52,6 +53,7 @@ class Service:
     cfg: Config
     base_dir: Path = field(default_factory=Path.cwd)
     housekeeping_s: float = 5.0
+    durable_timeout_s: float = 30.0
     store: Optional[MetricStore] = None
     states: Optional[StateStore] = None
     engine: Optional[StatusEngine] = None
@@ -85,12 +87,17 @@ class Service:
 
     def _make_collectors(self, loop: asyncio.AbstractEventLoop) -> None:
         def from_thread(samples: list[Sample]) -> None:
-            loop.call_soon_threadsafe(self._queue.put_nowait, samples)
+            # Return only once the samples are durable (store or spool): the
+            # MQTT collector acknowledges the broker after this returns.
+            done = threading.Event()
+            loop.call_soon_threadsafe(self._queue.put_nowait, (samples, done))
+            if not done.wait(self.durable_timeout_s):
+                raise TimeoutError("samples not confirmed durable in time")  # collector retries
 
         if any(a.host for a in self.cfg.aps) or self.cfg.controllers:
             from collectors.snmp.poller import SnmpCollector
 
-            self.snmp = SnmpCollector(self.cfg, on_samples=self._queue.put_nowait)
+            self.snmp = SnmpCollector(self.cfg, on_samples=lambda s: self._queue.put_nowait((s, None)))
         if self.cfg.mqtt.enabled:
             from collectors.mqtt.collector import MqttCollector
 
@@ -125,10 +132,10 @@ class Service:
     async def _consume(self) -> None:
         assert self._queue is not None
         while True:
-            samples = await self._queue.get()
-            self._ingest(samples)
+            samples, done = await self._queue.get()
+            self._ingest(samples, done)
 
-    def _ingest(self, samples: list[Sample]) -> None:
+    def _ingest(self, samples: list[Sample], done: Optional[threading.Event] = None) -> None:
         assert self.engine is not None and self.writer is not None
         events: list[Sample] = []
         status = [s for s in samples if s.measurement == "ap_status"]
@@ -136,9 +143,7 @@ class Service:
             events = self.engine.observe_many(sorted(status, key=lambda s: s.time))
             for e in events:
                 log.info("AP %s %s (%s)", e.tags.get("ap"), e.fields.get("state"), e.fields.get("reason", ""))
-        self.writer.submit(samples)
-        if events:
-            self.writer.submit(events)
+        self.writer.submit(samples + events, done)
 
     async def _housekeeping(self, stop: asyncio.Event) -> None:
         assert self.engine is not None
@@ -197,7 +202,7 @@ class Service:
         await asyncio.sleep(0)  # let thread-safe callbacks land in the queue
         assert self._queue is not None
         while not self._queue.empty():
-            self._ingest(self._queue.get_nowait())
+            self._ingest(*self._queue.get_nowait())
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

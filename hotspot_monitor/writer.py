@@ -1,7 +1,10 @@
 """The one place that writes Samples to the MetricStore.
 
 Collectors hand samples to :meth:`SampleWriter.submit` (thread-safe, never
-blocks, never raises). A background thread batches them into the store. When
+blocks, never raises). A background thread batches them into the store. A
+caller that must know when its samples are safe (the MQTT collector acks the
+broker only then) passes a ``threading.Event``: it is set once the samples are
+in the store or fsync'ed to the spool. When
 the store is down, samples wait in memory; past ``max_buffer`` they spill to a
 spool directory as JSON lines, and at shutdown whatever is still unwritten is
 spooled too. The spool is replayed first when the store is back, also after a
@@ -45,6 +48,9 @@ class SampleWriter:
         self.max_buffer = max_buffer
         self.max_backoff_s = max_backoff_s
         self._pending: deque[Sample] = deque()
+        self._waiters: list[tuple[int, threading.Event]] = []  # (samples submitted so far, event)
+        self._submitted = 0  # samples ever submitted; _pending holds the last len(_pending)
+        self._inflight = 0  # popped from _pending, being written now
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -56,12 +62,28 @@ class SampleWriter:
         self.last_error: Optional[str] = None
 
     # -- producer side ---------------------------------------------------
-    def submit(self, samples: Iterable[Sample]) -> None:
+    def submit(self, samples: Iterable[Sample], done: Optional[threading.Event] = None) -> None:
+        """Queue samples; ``done`` is set once they are durable (store or spool)."""
         with self._lock:
+            before = len(self._pending)
             self._pending.extend(samples)
+            self._submitted += len(self._pending) - before
             n = len(self._pending)
-        if n >= self.batch_size:
+            if done is not None:
+                self._waiters.append((self._submitted, done))
+        if done is not None and n == before:
+            self._settle()
+        if n >= self.batch_size or done is not None:
             self._wake.set()
+
+    def _settle(self) -> None:
+        """Set the events of every waiter whose samples have all left ``_pending``."""
+        with self._lock:
+            safe = self._submitted - len(self._pending) - self._inflight
+            ready = [ev for mark, ev in self._waiters if mark <= safe]
+            self._waiters = [(m, ev) for m, ev in self._waiters if m > safe]
+        for ev in ready:
+            ev.set()
 
     @property
     def pending(self) -> int:
@@ -84,6 +106,7 @@ class SampleWriter:
             self._pending.clear()
         if rest:
             self._spool(rest)
+            self._settle()
             log.warning("store unavailable at shutdown: %d samples kept in %s", len(rest), self.spool_dir)
 
     # -- writer thread ---------------------------------------------------
@@ -108,24 +131,31 @@ class SampleWriter:
                     if not self._pending:
                         break
                     batch = [self._pending.popleft() for _ in range(min(self.batch_size, len(self._pending)))]
+                    self._inflight = len(batch)
                 try:
                     self._write(batch)
                 except BaseException:
                     with self._lock:
                         self._pending.extendleft(reversed(batch))
+                        self._inflight = 0
                     raise
+                with self._lock:
+                    self._inflight = 0
+                self._settle()
         except StoreError as e:
             self.failures += 1
             self.store_ok = False
             self.last_error = str(e)
             self._errors.warning("store write failed (buffering %d samples): %s", len(self._pending), e)
             with self._lock:
-                overflow = len(self._pending) > self.max_buffer
-                spill = list(self._pending) if overflow else []
-                if overflow:
+                # spill when memory is full, or when someone waits for durability
+                spill_now = len(self._pending) > self.max_buffer or bool(self._waiters)
+                spill = list(self._pending) if spill_now else []
+                if spill_now:
                     self._pending.clear()
             if spill:
                 self._spool(spill)
+                self._settle()
             return False
         if not self.store_ok:
             log.info("store is back; buffered samples written")

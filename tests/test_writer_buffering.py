@@ -91,3 +91,25 @@ def test_buffer_overflow_spills_to_disk_and_nothing_is_lost(influxd, influx_db, 
     wait_until(lambda: w.pending == 0 and w.store_ok, timeout=60, what="recovery")
     w.stop()
     assert stored_sum(influxd, influx_db) == (200, sum(1000 + i for i in range(200)))
+
+
+def test_durable_event_is_set_after_store_write_or_spool_fsync(influxd, influx_db, proxy, tmp_path):
+    import threading
+    spool = tmp_path / "spool"
+    w = SampleWriter(store_via(proxy, influx_db), spool_dir=spool, flush_interval_s=5.0,
+                     max_backoff_s=0.5)
+    w.start()
+    done = threading.Event()
+    w.submit([traffic(i) for i in range(10)], done)
+    assert done.wait(10), "set after the store accepted the samples"
+    assert stored_sum(influxd, influx_db)[0] == 10  # durable in the store when set
+    proxy.down()
+    done2 = threading.Event()
+    w.submit([traffic(i) for i in range(10, 15)], done2)
+    assert done2.wait(20), "set once the samples are fsync'ed to the spool"
+    assert sum(1 for f in spool.glob("spool-*.jsonl") for _ in open(f)) == 5
+    assert stored_sum(influxd, influx_db)[0] == 10
+    proxy.up()
+    wait_until(lambda: w.pending == 0 and w.store_ok, timeout=30, what="spool replay")
+    w.stop()
+    assert stored_sum(influxd, influx_db) == (15, sum(1000 + i for i in range(15)))

@@ -47,8 +47,10 @@ class TelemetryV1(BaseModel):
 
     v: Literal[1] = 1
     ts: float = Field(description="epoch seconds, device clock")
-    uptime_s: Optional[int] = Field(None, ge=0)
-    clients: dict[Radio, int] = Field(default_factory=dict)
+    uptime_s: Optional[int] = Field(None, ge=0, le=10**10)
+    # Keys should be Radio values; other keys are accepted here and counted as
+    # unknown metrics by the collector, so one odd radio does not drop a message.
+    clients: dict[str, int] = Field(default_factory=dict)
     ifaces: dict[str, IfaceCounters] = Field(default_factory=dict)
     cpu_pct: Optional[float] = None
     mem_pct: Optional[float] = None

@@ -39,6 +39,10 @@ class TcpProxy:
             server, self._server = self._server, None
             conns, self._conns = self._conns, []
         if server is not None:
+            try:  # wakes the thread blocked in accept(); close() alone leaves it listening
+                server.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             server.close()
         for c in conns:
             try:

@@ -1,0 +1,126 @@
+"""One message in, Samples out: the collector's handling function.
+
+:meth:`MessageHandler.handle` maps the topic, picks the subscription's parser
+and returns Samples. It never raises: bad input of any kind is counted in
+``stats`` by reason, logged (rate-limited) and written to the dead-letter log.
+It also remembers when each AP was last heard of (for heartbeat staleness) and
+which unknown devices publish (for the ``status`` command).
+
+``handle`` is called by one worker thread only; ``unknown_aps`` and
+``stale_aps`` may be called from other threads.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Optional
+
+from collectors.counters import CounterTracker
+from hotspot_monitor.config.models import Config
+from hotspot_monitor.logutil import RateLimitedLog
+from hotspot_monitor.sample import Sample
+
+from .deadletter import DeadLetterLog
+from .formats import BadInput, CollectdParser, JsonV1Parser, ParseResult, PresenceParser
+from .topics import TopicError, TopicMapper
+
+log = logging.getLogger("collectors.mqtt")
+# Every stats key, so that a zero reads as 0 (not missing).
+STAT_KEYS = ("received", "samples", "rejected", "duplicate", "clock_skew", "ignored", "site_mismatch",
+             "malformed", "out_of_range", "unknown_ap", "unknown_metric", "unmatched_topic",
+             "bad_topic", "internal_error")
+MAX_UNKNOWN = 10_000  # unknown devices remembered (a flood of random ids must not eat memory)
+
+
+class MessageHandler:
+    def __init__(self, config: Config, dead_letters: Optional[DeadLetterLog] = None,
+                 counters: Optional[CounterTracker] = None):
+        self.config = config
+        self.mapper = TopicMapper(config.mqtt.subscriptions, config.aps)
+        self.counters = counters or CounterTracker(max_gap_s=config.collector.max_gap_s)
+        self.parsers = {
+            "json": JsonV1Parser(self.counters),
+            "collectd": CollectdParser(self.counters, config.collector.max_gap_s),
+            "presence": PresenceParser(),
+        }
+        self.dead_letters = dead_letters or DeadLetterLog(None)
+        self.stats: Counter[str] = Counter({k: 0 for k in STAT_KEYS})
+        self.last_seen: dict[str, datetime] = {}
+        self.unknown: dict[str, datetime] = {}
+        self._rl = RateLimitedLog(log, interval_s=60.0)
+        self._lock = threading.Lock()  # guards ``unknown`` against readers on other threads
+
+    def unknown_aps(self) -> dict[str, datetime]:
+        with self._lock:
+            return dict(self.unknown)
+
+    def handle(self, topic: str, payload: bytes, received: datetime) -> list[Sample]:
+        """Samples for one message; never raises."""
+        self.stats["received"] += 1
+        try:
+            return self._handle(topic, payload, received)
+        except Exception as e:  # a parser bug must not stop the collector
+            self._reject(topic, payload, received, "internal_error", type(e).__name__)
+            return []
+
+    def _handle(self, topic: str, payload: bytes, received: datetime) -> list[Sample]:
+        try:
+            route = self.mapper.route(topic)
+        except TopicError as e:
+            self._reject(topic, payload, received, e.reason, str(e))
+            return []
+        if route.ap is None:
+            if route.device in self.unknown or len(self.unknown) < MAX_UNKNOWN:
+                with self._lock:
+                    self.unknown[route.device] = received
+            self._reject(topic, payload, received, "unknown_ap", route.device)
+            return []
+        if route.site_mismatch:
+            self.stats["site_mismatch"] += 1
+        try:
+            res: ParseResult = self.parsers[route.format].parse(route, payload, received)
+        except BadInput as e:
+            self.last_seen[route.ap] = received  # it is alive, even if confused
+            self._reject(topic, payload, received, e.reason, e.detail)
+            return []
+        self.last_seen[route.ap] = received
+        for reason, detail in res.problems:
+            self._reject(topic, payload, received, reason, detail)
+        if res.duplicate:
+            self.stats["duplicate"] += 1
+        if res.clock_skew:
+            self.stats["clock_skew"] += 1
+            self._rl.warning("MQTT %s: device clock off by more than allowed; using receive time", route.ap)
+        if res.ignored:
+            self.stats["ignored"] += res.ignored
+        self.stats["samples"] += len(res.samples)
+        return res.samples
+
+    def _reject(self, topic: str, payload: bytes, received: datetime, reason: str, detail: str) -> None:
+        self.stats[reason] += 1
+        self.stats["rejected"] += 1
+        # one template per reason (a fixed set), so each reason has its own rate limit
+        self._rl.warning(f"MQTT message rejected ({reason}); details in the dead-letter log")
+        log.debug("MQTT rejected %s on %r: %s", reason, topic[:200], detail[:200])
+        self.dead_letters.append(received, topic, reason, detail, payload)
+
+    # -- queries for the status engine / status command -------------------
+    def stale_aps(self, now: datetime, since: datetime) -> dict[str, Optional[datetime]]:
+        """APs silent for longer than ``mqtt.heartbeat_timeout_s``.
+
+        Covers every AP heard of over MQTT plus every AP with an ``mqtt_id``;
+        one never heard of counts as stale (last seen None) once the collector
+        has run (``since``) for longer than the timeout.
+        """
+        limit = timedelta(seconds=self.config.mqtt.heartbeat_timeout_s)
+        out: dict[str, Optional[datetime]] = {}
+        for ap in self.config.aps:
+            seen = self.last_seen.get(ap.id)
+            if seen is None:
+                if ap.mqtt_id and now - since > limit:
+                    out[ap.id] = None
+            elif now - seen > limit:
+                out[ap.id] = seen
+        return out
