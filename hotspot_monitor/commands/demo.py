@@ -14,9 +14,9 @@ import argparse
 import asyncio
 import json
 import logging
+import multiprocessing
 import os
 import sys
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -96,10 +96,22 @@ def write_config(cfg: Config, path: Path) -> None:
         yaml.safe_dump(data, f, allow_unicode=True, sort_keys=False)
 
 
-def history_range(base: Path, span: timedelta, until: float) -> Optional[tuple[float, float]]:
-    """The part of [until - span, until) not written by an earlier demo run."""
+def _marks(base: Path) -> dict:
     mark = base / "backfill.json"
-    done_until = json.loads(mark.read_text()).get("until") if mark.exists() else None
+    return json.loads(mark.read_text()) if mark.exists() else {}
+
+
+def _set_mark(base: Path, key: str, value: float) -> None:
+    marks = _marks(base)
+    marks[key] = value
+    tmp = base / "backfill.json.tmp"
+    tmp.write_text(json.dumps(marks))
+    tmp.replace(base / "backfill.json")
+
+
+def history_range(base: Path, span: timedelta, until: float, key: str = "until") -> Optional[tuple[float, float]]:
+    """The part of [until - span, until) not yet written (``key``: which part)."""
+    done_until = _marks(base).get(key)
     start = until - span.total_seconds() if done_until is None else done_until
     if span.total_seconds() <= 0 or until - start < 60:
         return None
@@ -131,6 +143,7 @@ def record_history_outages(sim: Any, cfg: Config, base: Path, start: float, unti
                               for a in cfg.aps if a.id not in known)
     finally:
         states.close()
+    _set_mark(base, "outages_until", until)
     return n
 
 
@@ -144,7 +157,7 @@ def backfill_metrics(sim: Any, cfg: Config, base: Path, start: float, until: flo
         counts = backfill(sim, store, start, until)
     finally:
         store.close()
-    (base / "backfill.json").write_text(json.dumps({"until": until}))
+    _set_mark(base, "until", until)
     return counts
 
 
@@ -186,26 +199,40 @@ async def _demo(args: argparse.Namespace, inventory: Config, base: Path, stop: a
             print(f"hotspot-monitor demo: cannot start: {e}", file=sys.stderr)
             return
         now = time.time()
-        history = history_range(base, parse_duration(args.backfill), now)
-        if history:
-            record_history_outages(sim, cfg, base, *history)
+        span = parse_duration(args.backfill)
+        outage_range = history_range(base, span, now, key="outages_until")
+        if outage_range:
+            record_history_outages(sim, cfg, base, *outage_range)
+        history = history_range(base, span, now)
         victim = _pick_victim(cfg, sim, now, args.outage_after + args.outage_for)
         if victim and args.outage_for > 0:
             sim.force_down(victim, at=now + args.outage_after, until=now + args.outage_after + args.outage_for)
         _announce(cfg, sim, broker, base, victim, args, now)
+        backfiller = None
         if history:
-            threading.Thread(target=_backfill_logged, args=(sim, cfg, base, *history),
-                             name="backfill", daemon=True).start()
+            # its own process: a month of samples is minutes of CPU that must
+            # not compete with the live polls for this process's GIL
+            ctx = multiprocessing.get_context("spawn")
+            backfiller = ctx.Process(target=_backfill_logged, args=(cfg, args.seed, base, *history),
+                                     name="backfill", daemon=True)
+            backfiller.start()
         if args.duration:
             asyncio.get_running_loop().call_later(args.duration, stop.set)
         await service.run(stop)
+        if backfiller is not None and backfiller.is_alive():
+            backfiller.terminate()  # resumes from its mark next time
+            print("demo: history backfill interrupted; it resumes at the next start", flush=True)
     finally:
         if sim is not None:
             sim.stop()
         await asyncio.to_thread(broker.stop)
 
 
-def _backfill_logged(sim: Any, cfg: Config, base: Path, start: float, until: float) -> None:
+def _backfill_logged(cfg: Config, seed: int, base: Path, start: float, until: float) -> None:
+    from ..simulator import Simulator
+
+    setup_logging("info")
+    sim = Simulator(cfg, seed=seed)  # same model and plan; its agents are not started
     t0 = time.monotonic()
     try:
         counts = backfill_metrics(sim, cfg, base, start, until)
