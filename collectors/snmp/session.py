@@ -1,0 +1,298 @@
+"""SNMP transport on pysnmp 7.1's asyncio API, kept cheap and bounded.
+
+* One ``SnmpEngine`` for every community device and one per distinct v3
+  credential (USM keys are per user name inside an engine); engines, auth
+  objects and targets are built once and reused: first contact per
+  credential costs 60-75 ms CPU (FACTS.md).
+* ``lookupMib=False`` and OIDs built once halve the CPU per poll.
+* The engine's UDP socket gets a 4 MiB receive buffer: with many requests in
+  flight the default buffer overflowed and replies were dropped.
+* Every library error becomes :class:`SnmpFailure` with a reason
+  (``snmp_timeout``, ``snmp_auth``, ``snmp_error``); messages name the device,
+  never a community or key.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import socket
+from dataclasses import dataclass
+from typing import Sequence
+
+from pysnmp.carrier.asyncio.dgram import udp
+from pysnmp.entity import config as engine_config
+from pysnmp.hlapi.v3arch.asyncio import (
+    CommunityData,
+    ContextData,
+    ObjectIdentity,
+    ObjectType,
+    SnmpEngine,
+    UdpTransportTarget,
+    UsmUserData,
+    get_cmd,
+    next_cmd,
+)
+from pysnmp.hlapi.v3arch.asyncio import auth as hl_auth
+from pysnmp.proto import errind
+from pysnmp.entity.rfc3413 import cmdgen as _cmdgen
+from pysnmp.hlapi.v3arch.asyncio.cmdgen import LCD as _LCD
+from pysnmp.proto.rfc1902 import ObjectName
+from pyasn1.type.univ import Null
+
+from hotspot_monitor.config.models import SnmpCredentials
+
+from .values import Raw, to_raw
+
+_NULL = Null("")
+RCVBUF = 4 * 1024 * 1024
+MAX_VARBINDS = 60  # per response: snmpsim caps at 64, small agents at less
+
+AUTH = {
+    "MD5": hl_auth.USM_AUTH_HMAC96_MD5,
+    "SHA": hl_auth.USM_AUTH_HMAC96_SHA,
+    "SHA224": hl_auth.USM_AUTH_HMAC128_SHA224,
+    "SHA256": hl_auth.USM_AUTH_HMAC192_SHA256,
+    "SHA384": hl_auth.USM_AUTH_HMAC256_SHA384,
+    "SHA512": hl_auth.USM_AUTH_HMAC384_SHA512,
+}
+PRIV = {
+    "DES": hl_auth.USM_PRIV_CBC56_DES,
+    "AES": hl_auth.USM_PRIV_CFB128_AES,
+    "AES128": hl_auth.USM_PRIV_CFB128_AES,
+    "AES192": hl_auth.USM_PRIV_CFB192_AES,
+    "AES256": hl_auth.USM_PRIV_CFB256_AES,
+}
+AUTH_ERRORS = (errind.WrongDigest, errind.DecryptionError, errind.UnknownUserName,
+               errind.AuthenticationFailure, errind.AuthenticationError,
+               errind.UnknownSecurityName, errind.UnsupportedSecurityLevel,
+               errind.NotInTimeWindow)
+
+
+class SnmpFailure(Exception):
+    """A request failed; ``reason`` is one of the ap_status reasons."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def classify(error_indication: object) -> str:
+    if isinstance(error_indication, errind.RequestTimedOut):
+        return "snmp_timeout"
+    if isinstance(error_indication, AUTH_ERRORS):
+        return "snmp_auth"
+    text = str(error_indication).lower()
+    if any(s in text for s in ("wrong digest", "decryption error", "unknown user",
+                               "authentication", "not in time window")):
+        return "snmp_auth"
+    if "timed out" in text or "timeout" in text:
+        return "snmp_timeout"
+    return "snmp_error"
+
+
+def _cred_key(c: SnmpCredentials) -> str:
+    """A digest naming a credential set without holding its secrets in clear."""
+    parts = [c.version, c.user or "", c.auth_protocol or "", c.priv_protocol or "", c.context,
+             c.community.get_secret_value() if c.community else "",
+             c.auth_key.get_secret_value() if c.auth_key else "",
+             c.priv_key.get_secret_value() if c.priv_key else ""]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+class Engines:
+    """Caches engines and auth data per credential set."""
+
+    def __init__(self) -> None:
+        self._engines: dict[str, SnmpEngine] = {}
+        self._auth: dict[str, object] = {}
+        self._tuned: set[int] = set()
+
+    def for_credentials(self, c: SnmpCredentials) -> tuple[SnmpEngine, object]:
+        key = _cred_key(c)
+        if key not in self._auth:
+            self._auth[key] = self._make_auth(c, key)
+        ekey = "community" if c.version != "3" else key
+        eng = self._engines.get(ekey)
+        if eng is None:
+            eng = self._engines[ekey] = SnmpEngine()
+        return eng, self._auth[key]
+
+    @staticmethod
+    def _make_auth(c: SnmpCredentials, key: str) -> object:
+        if c.version != "3":
+            community = c.community.get_secret_value() if c.community else "public"
+            # community_index must not be the community itself: pysnmp logs indexes
+            return CommunityData(f"c{key}", community, mpModel=0 if c.version == "1" else 1)
+        kw: dict = {}
+        if c.auth_protocol:
+            kw["authKey"] = c.auth_key.get_secret_value() if c.auth_key else None
+            kw["authProtocol"] = AUTH[c.auth_protocol]
+        if c.priv_protocol:
+            kw["privKey"] = c.priv_key.get_secret_value() if c.priv_key else None
+            kw["privProtocol"] = PRIV[c.priv_protocol]
+        return UsmUserData(c.user or "", **kw)
+
+    def tune(self, engine: SnmpEngine) -> None:
+        """Enlarge the engine's UDP receive buffer once its socket exists."""
+        if id(engine) in self._tuned:
+            return
+        try:
+            tr = engine_config.get_transport(engine, udp.DOMAIN_NAME)
+            sock = tr.transport.get_extra_info("socket") if tr is not None and tr.transport else None
+            if sock is None:
+                return
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_RCVBUFFORCE", 33), RCVBUF)
+            except OSError:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+            self._tuned.add(id(engine))
+        except Exception:  # best effort: the poll still works with the default
+            self._tuned.add(id(engine))
+
+    def close(self) -> None:
+        for eng in self._engines.values():
+            try:
+                eng.close_dispatcher()
+            except Exception:
+                pass
+        self._engines.clear()
+        self._tuned.clear()
+
+
+@dataclass
+class Session:
+    """One device's transport: engine, auth, target, context (built once)."""
+
+    label: str  # "ap-id (host:port)" for messages
+    engine: SnmpEngine
+    auth: object
+    target: UdpTransportTarget
+    context: ContextData
+    version: str
+    engines: Engines
+
+    @classmethod
+    async def create(cls, engines: Engines, label: str, host: str, port: int,
+                     cred: SnmpCredentials, timeout: float, retries: int) -> "Session":
+        engine, auth = engines.for_credentials(cred)
+        target = await UdpTransportTarget.create((host, port), timeout=timeout, retries=retries)
+        ctx = ContextData(contextName=cred.context) if cred.context else ContextData()
+        return cls(label, engine, auth, target, ctx, cred.version, engines)
+
+    def _check(self, err_ind: object, err_status: object, err_index: object, op: str) -> None:
+        if err_ind:
+            reason = classify(err_ind)
+            raise SnmpFailure(reason, f"{self.label}: SNMP {op} failed: {err_ind}")
+        if err_status and int(err_status) != 0:
+            raise SnmpFailure("snmp_error",
+                              f"{self.label}: SNMP {op} error-status {err_status.prettyPrint()}"
+                              f" at index {int(err_index)}")
+
+    async def get(self, oids: Sequence[ObjectType]) -> dict[str, Raw]:
+        """GET ``oids`` (built once by the caller); missing ones come back as ``missing``."""
+        out: dict[str, Raw] = {}
+        for i in range(0, len(oids), MAX_VARBINDS):
+            chunk = oids[i:i + MAX_VARBINDS]
+            res = await get_cmd(self.engine, self.auth, self.target, self.context, *chunk,
+                                lookupMib=False)
+            self.engines.tune(self.engine)
+            err_ind, err_status, err_index, vbs = res
+            if not err_ind and err_status and int(err_status) != 0 and self.version == "1":
+                # v1 fails the whole PDU for one missing OID (noSuchName): ask one by one
+                for one in chunk:
+                    r = await get_cmd(self.engine, self.auth, self.target, self.context, one,
+                                      lookupMib=False)
+                    if r[0]:
+                        self._check(r[0], 0, 0, "GET")
+                    if r[1] and int(r[1]) != 0:
+                        out[str(one[0])] = Raw("missing", "no_such_object")
+                    else:
+                        for name, val in r[3]:
+                            out[str(name)] = to_raw(val)
+                continue
+            self._check(err_ind, err_status, err_index, "GET")
+            for name, val in vbs:
+                out[str(name)] = to_raw(val)
+        return out
+
+    async def _bulk(self, reps: int, oids: list[tuple[int, ...]]) -> tuple:
+        """GETBULK without hlapi's per-request MIB resolution of the request OIDs.
+
+        Same steps as ``hlapi.v3arch.asyncio.bulk_cmd`` (LCD configure, then
+        the command generator), but the varbinds go out as plain
+        (ObjectName, Null) pairs: walks build new OIDs for every request and
+        resolving them through the MIB view cost about a tenth of the CPU.
+        """
+        addr, _ = _LCD.configure(self.engine, self.auth, self.target, self.context.contextName)
+        fut = asyncio.get_running_loop().create_future()
+
+        def done(engine, handle, err_ind, err_status, err_index, vbs, ctx) -> None:
+            if not fut.cancelled():
+                fut.set_result((err_ind, err_status, err_index, vbs))
+
+        _cmdgen.BulkCommandGenerator().send_varbinds(self.engine, addr, self.context.contextEngineId,
+                            self.context.contextName, 0, reps,
+                            [(ObjectName(o), _NULL) for o in oids], done, None)
+        return await fut
+
+    async def walk_columns(self, columns: Sequence[str], max_rows: int, first_reps: int = 10
+                           ) -> tuple[dict[str, dict[tuple[int, ...], Raw]], bool]:
+        """Walk table columns together with GETBULK (GETNEXT on v1).
+
+        ``first_reps`` sizes the first GETBULK (the caller's guess of the row
+        count + 1): every varbind past the table end costs decode CPU, and
+        pyasn1 decoding is most of the poller's CPU. Later requests use the
+        full ``MAX_VARBINDS`` budget.
+        Returns ``{column_oid: {index: Raw}}`` and whether ``max_rows`` cut the walk.
+        A column ends when the agent leaves its subtree or says endOfMibView;
+        columns shorter than others (truncated tables) simply end early.
+        """
+        prefixes = {c: tuple(int(x) for x in c.split(".")) for c in columns}
+        result: dict[str, dict[tuple[int, ...], Raw]] = {c: {} for c in columns}
+        cursor: dict[str, tuple[int, ...]] = dict(prefixes)
+        truncated = False
+        first = True
+        while cursor:
+            active = list(cursor)
+            if self.version == "1":
+                vbs_in = [ObjectType(ObjectIdentity(ObjectName(cursor[c]))) for c in active]
+                res = await next_cmd(self.engine, self.auth, self.target, self.context, *vbs_in,
+                                     lookupMib=False)
+                reps = 1
+            else:
+                reps = max(1, MAX_VARBINDS // len(active))
+                if first:
+                    reps = max(1, min(reps, first_reps))
+                first = False
+                res = await self._bulk(reps, [cursor[c] for c in active])
+            self.engines.tune(self.engine)
+            err_ind, err_status, err_index, vbs = res
+            if not err_ind and err_status and int(err_status) != 0 and self.version == "1":
+                break  # v1 noSuchName at the end of the MIB
+            self._check(err_ind, err_status, err_index, "GETBULK" if self.version != "1" else "GETNEXT")
+            progressed: set[str] = set()
+            done: set[str] = set()
+            for i, (name, val) in enumerate(vbs):
+                col = active[i % len(active)]
+                if col in done:
+                    continue
+                oid = tuple(name)
+                pre = prefixes[col]
+                raw = to_raw(val)
+                if (raw.kind == "missing" and raw.value == "end_of_mib_view") \
+                        or oid[:len(pre)] != pre or len(oid) <= len(pre):
+                    done.add(col)
+                    continue
+                if oid <= cursor[col]:
+                    done.add(col)  # agent went backwards: stop rather than loop
+                    continue
+                result[col][oid[len(pre):]] = raw
+                cursor[col] = oid
+                progressed.add(col)
+                if len(result[col]) >= max_rows:
+                    truncated = True
+                    done.add(col)
+            for col in active:
+                if col in done or col not in progressed:
+                    cursor.pop(col, None)
+        return result, truncated
