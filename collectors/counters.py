@@ -5,7 +5,12 @@ restart from zero when a device reboots. Contract reports sum the interval
 bytes, so each rule below errs on the side of never counting a byte twice:
 
 * first reading of a counter: baseline only, no interval;
-* gap longer than ``max_gap_s``: baseline only (an average over hours is no rate);
+* gap longer than ``max_gap_s``: never a rate (an average over hours is no
+  rate), but the bytes are still exact when nothing can have hidden them: a
+  64-bit counter that went up while the device's uptime went on (no reboot)
+  is counted as one interval without a rate, and after a reboot inside the
+  gap the bytes since boot are; anything else (32-bit, which may have wrapped
+  any number of times, or no uptime to rule out a reboot) is baseline only;
 * reboot (uptime went back, or ``reset=True``): the interval is the new counter
   value, the bytes since boot; traffic between the last poll and the reboot is
   unknowable and not invented;
@@ -27,7 +32,7 @@ class Delta:
     bytes: int
     seconds: float
     bps: Optional[float]  # bits per second; None when the interval has no usable length
-    kind: str  # "normal", "wrap", "reset", "clock_back"
+    kind: str  # "normal", "wrap", "reset", "clock_back", "gap"
 
 
 @dataclass(slots=True)
@@ -48,6 +53,26 @@ class CounterTracker:
 
     def __len__(self) -> int:
         return len(self._last)
+
+    def snapshot(self) -> list[list]:
+        """The baselines as JSON-able rows, to carry them across a restart."""
+        return [[list(k) if isinstance(k, tuple) else k, st.value, st.t, st.uptime_s]
+                for k, st in self._last.items()]
+
+    def restore(self, rows: list[list]) -> int:
+        """Load baselines saved by :meth:`snapshot` (tuple keys come back as tuples).
+
+        Only a snapshot taken after every Sample computed from these baselines
+        was made durable is safe: the runner saves it at a clean shutdown and
+        deletes it when it starts, so a crash never leaves a stale one.
+        """
+        n = 0
+        for key, value, t, uptime_s in rows:
+            k = tuple(key) if isinstance(key, list) else key
+            if k not in self._last:
+                self._last[k] = _State(int(value), float(t), None if uptime_s is None else float(uptime_s))
+                n += 1
+        return n
 
     def forget(self, key: Hashable) -> None:
         self._last.pop(key, None)
@@ -88,6 +113,13 @@ class CounterTracker:
             return Delta(value - prev.value, 0.0, None, "clock_back")
         self._last[key] = state
         if dt > self.max_gap_s:
+            if rebooted:
+                self._count("gap_reset")
+                return Delta(value, dt, None, "reset")
+            continuous = uptime_s is not None and prev.uptime_s is not None
+            if bits == 64 and continuous and value >= prev.value:
+                self._count("gap_counted")
+                return Delta(value - prev.value, dt, None, "gap")
             self._count("gap")
             return None
         if rebooted:

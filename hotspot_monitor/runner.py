@@ -62,6 +62,7 @@ class Service:
     mqtt: Any = None
     started_at: Optional[datetime] = None
     _queue: Optional[asyncio.Queue] = None
+    _other_source_aps: dict = field(default_factory=dict)
 
     # -- start-up ----------------------------------------------------------
     def open(self) -> None:
@@ -87,6 +88,7 @@ class Service:
 
     def _make_collectors(self, loop: asyncio.AbstractEventLoop) -> None:
         def from_thread(samples: list[Sample]) -> None:
+            samples = self._metrics_from("mqtt", samples)
             # Return only once the samples are durable (store or spool): the
             # MQTT collector acknowledges the broker after this returns.
             done = threading.Event()
@@ -97,17 +99,64 @@ class Service:
         if any(a.host for a in self.cfg.aps) or self.cfg.controllers:
             from collectors.snmp.poller import SnmpCollector
 
-            self.snmp = SnmpCollector(self.cfg, on_samples=lambda s: self._queue.put_nowait((s, None)))
+            self.snmp = SnmpCollector(self.cfg, on_samples=lambda s: self._queue.put_nowait(
+                (self._metrics_from("snmp", s), None)))
         if self.cfg.mqtt.enabled:
             from collectors.mqtt.collector import MqttCollector
 
             dead = ServicePaths(self.base_dir).state_dir(self.cfg) / "mqtt-dead-letters.jsonl"
             self.mqtt = MqttCollector(self.cfg, on_samples=from_thread, dead_letter_path=dead)
+        self._restore_counters()
+
+    def _metrics_from(self, source: str, samples: list[Sample]) -> list[Sample]:
+        """Keep status from every source, metrics only from the AP's metrics source.
+
+        An AP polled over SNMP that also publishes telemetry must not have its
+        bytes counted twice (``aps[].metrics_from``)."""
+        other = self._other_source_aps[source]
+        if not other:
+            return samples
+        return [s for s in samples if s.measurement == "ap_status" or s.tags.get("ap") not in other]
+
+    def _trackers(self) -> dict[str, Any]:
+        out = {}
+        if self.snmp is not None:
+            out["snmp"] = self.snmp.counters
+        if self.mqtt is not None:
+            out["mqtt"] = self.mqtt.handler.counters
+        return out
+
+    def _restore_counters(self) -> None:
+        """Counter baselines of the last clean shutdown: the first reading after a
+        restart then gives the bytes of the downtime instead of a new baseline.
+        The file is removed at once, so a crash later never leaves a stale one
+        (stale baselines would count bytes twice)."""
+        path = ServicePaths(self.base_dir).state_dir(self.cfg) / "counters.json"
+        if not path.exists():
+            return
+        try:
+            saved = json.loads(path.read_text())
+        except (OSError, ValueError) as e:
+            log.warning("ignoring unreadable counter baselines %s: %s", path, type(e).__name__)
+            saved = {}
+        path.unlink(missing_ok=True)
+        for name, tracker in self._trackers().items():
+            n = tracker.restore(saved.get(name, []))
+            log.info("restored %d %s counter baselines", n, name)
+
+    def _save_counters(self) -> None:
+        path = ServicePaths(self.base_dir).state_dir(self.cfg) / "counters.json"
+        data = {name: t.snapshot() for name, t in self._trackers().items()}
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data))
+        tmp.replace(path)
 
     # -- running -------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
         if self.engine is None:
             self.open()
+        self._other_source_aps = {
+            src: {a.id for a in self.cfg.aps if a.metrics_source != src} for src in ("snmp", "mqtt")}
         assert self.engine is not None and self.writer is not None
         loop = asyncio.get_running_loop()
         self._queue = asyncio.Queue()
@@ -210,6 +259,7 @@ class Service:
         self.engine.stop(now)
         self.write_runtime(now)
         await asyncio.to_thread(self.writer.stop)
+        self._save_counters()  # after the writer: every Sample computed from them is durable
         self.close()
         log.info("stopped in %.1fs", time.monotonic() - t0)
 

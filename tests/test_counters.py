@@ -50,11 +50,39 @@ def test_reboot_detected_from_uptime_counts_bytes_since_boot():
     assert (d.bytes, d.kind) == (5_000, "reset")
 
 
-def test_gap_longer_than_limit_gives_no_interval_then_resumes():
+def test_gap_longer_than_limit_gives_no_interval_without_uptime_then_resumes():
     c = CounterTracker(max_gap_s=300)
     c.update("k", 0, 0.0)
     assert c.update("k", 10_000, 301.0) is None
     assert c.update("k", 10_600, 361.0).bytes == 600
+
+
+def test_gap_keeps_exact_bytes_but_never_a_rate():
+    c = CounterTracker(max_gap_s=300)
+    c.update("k", 5_000, 0.0, uptime_s=100)
+    # two hours later, no reboot (uptime went on): 64-bit bytes are exact
+    d = c.update("k", 9_005_000, 7200.0, uptime_s=7300)
+    assert (d.bytes, d.bps, d.kind) == (9_000_000, None, "gap")
+    # rebooted during a gap: bytes since boot, no rate
+    d = c.update("k", 42, 14400.0, uptime_s=60)
+    assert (d.bytes, d.bps, d.kind) == (42, None, "reset")
+    # 32-bit counters may have wrapped any number of times: baseline only
+    c.update("w", 5_000, 0.0, bits=32, uptime_s=100)
+    assert c.update("w", 9_000, 7200.0, bits=32, uptime_s=7300) is None
+    assert c.stats["gap_counted"] == 1 and c.stats["gap_reset"] == 1 and c.stats["gap"] == 1
+
+
+def test_snapshot_restore_carries_baselines_across_a_restart():
+    import json
+    c = CounterTracker()
+    c.update(("ap1", "wlan0", "rx"), 1_000, 0.0, uptime_s=50)
+    c.update("plain", 7, 0.0)
+    saved = json.loads(json.dumps(c.snapshot()))  # as written to disk
+    c2 = CounterTracker()
+    assert c2.restore(saved) == 2
+    d = c2.update(("ap1", "wlan0", "rx"), 61_000, 60.0, uptime_s=110)
+    assert (d.bytes, d.kind) == (60_000, "normal")
+    assert c2.update("plain", 9, 60.0).bytes == 2
 
 
 def test_out_of_order_reading_is_ignored_and_never_double_counts():

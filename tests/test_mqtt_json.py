@@ -40,7 +40,7 @@ def test_json_round_trip_exact(mosquitto, mqtt_prefix, tmp_path):
         m3 = _tel(T0 + 120, uptime_s=5,  # rebooted
                   ifaces={"wlan0": {"rx_bytes": 700, "tx_bytes": 900},
                           "eth0": {"rx_bytes": 30, "tx_bytes": 40, "bits": 32}})
-        m4 = _tel(T0 + 1120, uptime_s=1005,  # 1000 s gap > max_gap_s (900): no interval
+        m4 = _tel(T0 + 1120, uptime_s=1005,  # 1000 s gap > max_gap_s (900): bytes, no rate
                   ifaces={"wlan0": {"rx_bytes": 9000, "tx_bytes": 9000}})
         p = publisher(mosquitto.port)
         for m in (m1, m2, m2, m3, m4):  # m2 twice: a redelivery
@@ -68,6 +68,8 @@ def test_json_round_trip_exact(mosquitto, mqtt_prefix, tmp_path):
             # reboot: bytes since boot
             ("wlan0", _utc(T0 + 120)): {"rx_bytes": 700, "tx_bytes": 900, "rx_bps": 5600 / 60, "tx_bps": 120.0},
             ("eth0", _utc(T0 + 120)): {"rx_bytes": 30, "tx_bytes": 40, "rx_bps": 4.0, "tx_bps": 320 / 60},
+            # 1000 s gap, uptime went on (no reboot), 64-bit: 9000 - 700 and 9000 - 900, no rate
+            ("wlan0", _utc(T0 + 1120)): {"rx_bytes": 8300, "tx_bytes": 8100},
         }
         sy = sink.of("ap_system", ap="bk-1")
         assert [(s.time, dict(s.fields)) for s in sy] == [

@@ -221,9 +221,18 @@ class AccessPoint(SnmpDevice):
     lat: Optional[float] = Field(None, ge=-90, le=90)
     lon: Optional[float] = Field(None, ge=-180, le=180)
 
+    metrics_from: Optional[Literal["snmp", "mqtt"]] = Field(
+        None, description="which source's traffic/clients/system metrics count "
+        "(default: snmp when the AP has a host or a controller, else mqtt); the other source still "
+        "reports status, so an AP seen by both never has its bytes counted twice")
+
     @property
     def label(self) -> str:
         return self.name or self.id
+
+    @property
+    def metrics_source(self) -> str:
+        return self.metrics_from or ("snmp" if self.host or self.controller else "mqtt")
 
 
 class Controller(SnmpDevice):
