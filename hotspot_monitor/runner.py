@@ -159,6 +159,7 @@ class Service:
             src: {a.id for a in self.cfg.aps if a.metrics_source != src} for src in ("snmp", "mqtt")}
         assert self.engine is not None and self.writer is not None
         loop = asyncio.get_running_loop()
+        loop.set_exception_handler(_quiet_late_datagrams)
         self._queue = asyncio.Queue()
         self._make_collectors(loop)
         self.started_at = datetime.now(timezone.utc)
@@ -271,6 +272,17 @@ class Service:
                 log.warning("closing the metric store: %s", e)
         if self.states is not None:
             self.states.close()
+
+
+def _quiet_late_datagrams(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    """A reply that arrives after its SNMP engine was closed (a late answer to
+    a poll that had already timed out) is harmless at shutdown; pysnmp raises
+    it from a loop callback, where it would be logged as an error."""
+    exc = context.get("exception")
+    if exc is not None and "Unregistered transport" in str(exc):
+        log.debug("late SNMP datagram after shutdown ignored")
+        return
+    loop.default_exception_handler(context)
 
 
 def _jsonable(d: Any) -> Any:
