@@ -6,7 +6,6 @@ is open; revive it: the outage closes with the right duration (within one
 poll interval). A site power cut makes the site down. A restart of the
 service alone creates no outage.
 """
-import os
 import signal
 import subprocess
 import sys
@@ -14,7 +13,6 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pytest
 
 from hotspot_monitor.commands.demo import write_config
 from hotspot_monitor.commands.status import collect

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections import Counter
 
-from ..config import ConfigError, load_config
+from . import load_or_report
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -13,11 +12,8 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        cfg = load_config(args.file)
-    except ConfigError as e:
-        for issue in e.issues:
-            print(issue, file=sys.stderr)
+    cfg = load_or_report(args.file)
+    if cfg is None:
         return 2
     profiles = Counter(d.profile for d in [*cfg.aps, *cfg.controllers] if d.host)
     prof = ", ".join(f"{k} {v}" for k, v in sorted(profiles.items())) or "none"

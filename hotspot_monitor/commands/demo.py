@@ -18,14 +18,15 @@ import multiprocessing
 import os
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
 import yaml
 from pydantic import SecretStr
 
-from ..config import ConfigError, load_config
+from . import load_or_report
+from .simulate import parse_duration
 from ..config.models import Config
 from ..logutil import setup_logging
 from ..runner import Service, StartupError
@@ -43,23 +44,14 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="where the demo keeps its stores, config and logs (default var/demo)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--interval", type=float, default=15.0, help="SNMP poll interval, seconds")
-    p.add_argument("--backfill", default="30d", help="simulated history to write once (e.g. 30d, 0)")
+    p.add_argument("--backfill", default="30d", type=parse_duration,
+                   help="simulated history to write once (e.g. 30d, 12h, 0)")
     p.add_argument("--outage-after", type=float, default=45.0,
                    help="seconds after start when the demo takes one AP down")
     p.add_argument("--outage-for", type=float, default=120.0, help="length of that outage, seconds")
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     p.add_argument("--broker", choices=["auto", "mosquitto", "amqtt"], default="auto")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
-
-
-def parse_duration(text: str) -> timedelta:
-    text = text.strip().lower()
-    if text in ("0", "", "none", "no"):
-        return timedelta(0)
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    if text[-1] in units:
-        return timedelta(seconds=float(text[:-1]) * units[text[-1]])
-    return timedelta(seconds=float(text))
 
 
 def demo_config(inventory: Config, *, base: Path, broker: Any, interval: float) -> Config:
@@ -109,11 +101,11 @@ def _set_mark(base: Path, key: str, value: float) -> None:
     tmp.replace(base / "backfill.json")
 
 
-def history_range(base: Path, span: timedelta, until: float, key: str = "until") -> Optional[tuple[float, float]]:
-    """The part of [until - span, until) not yet written (``key``: which part)."""
+def history_range(base: Path, span_s: float, until: float, key: str = "until") -> Optional[tuple[float, float]]:
+    """The part of [until - span_s, until) not yet written (``key``: which part)."""
     done_until = _marks(base).get(key)
-    start = until - span.total_seconds() if done_until is None else done_until
-    if span.total_seconds() <= 0 or until - start < 60:
+    start = until - span_s if done_until is None else done_until
+    if span_s <= 0 or until - start < 60:
         return None
     return start, until
 
@@ -167,11 +159,8 @@ def _dt(t: float) -> datetime:
 
 def main(args: argparse.Namespace) -> int:
     setup_logging(args.log_level)
-    try:
-        inventory = load_config(args.inventory)
-    except ConfigError as e:
-        for issue in e.issues:
-            print(issue, file=sys.stderr)
+    inventory = load_or_report(args.inventory)
+    if inventory is None:
         return 2
     base = args.dir.resolve()
     base.mkdir(parents=True, exist_ok=True)
@@ -199,7 +188,7 @@ async def _demo(args: argparse.Namespace, inventory: Config, base: Path, stop: a
             print(f"hotspot-monitor demo: cannot start: {e}", file=sys.stderr)
             return
         now = time.time()
-        span = parse_duration(args.backfill)
+        span = args.backfill
         outage_range = history_range(base, span, now, key="outages_until")
         if outage_range:
             record_history_outages(sim, cfg, base, *outage_range)
@@ -271,7 +260,8 @@ def _announce(cfg: Config, sim: Any, broker: Any, base: Path, victim: Optional[s
         f"  store      SQLite {base / 'metrics.sqlite'}",
         f"  state      {base / 'state.sqlite'} (outage log, AP states)",
         f"  config     {base / 'config.yaml'}",
-        f"  history    {args.backfill} of simulated data, written in the background",
+        f"  history    {args.backfill / 86400:g} days of simulated data, written in the background"
+        " by a separate process (once; later starts add only what is missing)",
     ]
     if victim:
         lines.append(f"  outage     {victim} stops answering at {local(now + args.outage_after)} "

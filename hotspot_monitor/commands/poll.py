@@ -12,7 +12,7 @@ import asyncio
 import logging
 import sys
 
-from ..config import ConfigError, load_config
+from . import load_or_report
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -28,11 +28,8 @@ def configure(p: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from collectors.snmp import SnmpCollector  # pysnmp import is slow: only when polling
 
-    try:
-        cfg = load_config(args.file)
-    except ConfigError as e:
-        for issue in e.issues:
-            print(issue, file=sys.stderr)
+    cfg = load_or_report(args.file)
+    if cfg is None:
         return 2
     try:
         coll = SnmpCollector(cfg)

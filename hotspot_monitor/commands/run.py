@@ -8,7 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
-from ..config import ConfigError, load_config
+from . import load_or_report
 from ..logutil import setup_logging
 from ..runner import Service, StartupError
 
@@ -26,11 +26,8 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     setup_logging(args.log_level, args.log_format)
-    try:
-        cfg = load_config(args.file)
-    except ConfigError as e:
-        for issue in e.issues:
-            print(issue, file=sys.stderr)
+    cfg = load_or_report(args.file)
+    if cfg is None:
         return 2
     service = Service(cfg, base_dir=(args.base_dir or Path.cwd()).resolve())
     try:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from ..config import ConfigError, load_config
+from . import load_or_report
 
 DUR_RE = re.compile(r"^(\d+(?:\.\d+)?)([smhdw]?)$")
 UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -75,11 +75,8 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        cfg = load_config(args.config)
-    except ConfigError as e:
-        for issue in e.issues:
-            print(issue, file=sys.stderr)
+    cfg = load_or_report(args.config)
+    if cfg is None:
         return 2
     from ..simulator import Clock, Simulator
 

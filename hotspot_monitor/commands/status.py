@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Optional
 
-from ..config import ConfigError, load_config
+from . import load_or_report
 from ..runner import ServicePaths
 from ..status.engine import StatusEngine
 from ..status.statestore import StateStore
@@ -76,11 +75,8 @@ def _iso(t: Optional[datetime]) -> Optional[str]:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        cfg = load_config(args.file)
-    except ConfigError as e:
-        for issue in e.issues:
-            print(issue, file=sys.stderr)
+    cfg = load_or_report(args.file)
+    if cfg is None:
         return 2
     data = collect(cfg, (args.base_dir or Path.cwd()).resolve(), args.outages)
     if args.json:
