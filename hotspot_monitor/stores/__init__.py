@@ -1,4 +1,6 @@
 """Metric stores: InfluxDB (production) and SQLite (embedded default)."""
 from .base import AGGREGATES, Bucket, MetricStore, Series, StoreError, StoreUnavailable
+from .factory import open_store
 
-__all__ = ["AGGREGATES", "Bucket", "MetricStore", "Series", "StoreError", "StoreUnavailable"]
+__all__ = ["AGGREGATES", "Bucket", "MetricStore", "Series", "StoreError", "StoreUnavailable",
+           "open_store"]

@@ -1,0 +1,365 @@
+"""InfluxDB over the 1.x HTTP API (``/write``, ``/query``, ``/ping``).
+
+One code path for InfluxDB 1.x (native) and 2.x/3.x (their v1 compatibility
+API: database = bucket, ``Authorization: Token``). Lines come from
+``lineprotocol`` (Point's escaping); queries are built by ``influxql`` only.
+
+Writes are pipelined: ``write`` serializes on the caller's thread and hands
+full batches to one sender thread, so Python's serialization overlaps with
+InfluxDB's ingest. ``flush`` waits until everything queued is sent and raises
+the first error a send hit.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import queue
+import threading
+import time
+import urllib.parse
+from datetime import datetime, timedelta
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+import urllib3
+
+from ..config.models import InfluxSettings
+from ..sample import FieldValue, Sample, from_us
+from . import influxql
+from .base import Aggregate, Bucket, MetricStore, Series, StoreError, StoreUnavailable
+from .lineprotocol import Serializer
+
+log = logging.getLogger(__name__)
+
+MAX_PENDING_BATCHES = 20  # kept for retry while InfluxDB is down, then oldest dropped
+
+
+def safe_url(url: str) -> str:
+    """The URL without user:password, fit for messages and logs."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
+class InfluxStore(MetricStore):
+    """MetricStore on InfluxDB's 1.x HTTP API."""
+
+    def __init__(self, settings: InfluxSettings) -> None:
+        self.s = settings
+        self.url = safe_url(settings.url)
+        self._secrets = [x for x in (
+            settings.password.get_secret_value() if settings.password else None,
+            settings.token.get_secret_value() if settings.token else None,
+            urllib.parse.urlsplit(settings.url).password) if x]
+        self._headers = {"User-Agent": "hotspot-monitor"}
+        user = settings.username or urllib.parse.urlsplit(settings.url).username
+        pw = (settings.password.get_secret_value() if settings.password
+              else urllib.parse.urlsplit(settings.url).password)
+        if settings.token:
+            self._headers["Authorization"] = "Token " + settings.token.get_secret_value()
+        elif user:
+            basic = base64.b64encode(f"{user}:{pw or ''}".encode()).decode()
+            self._headers["Authorization"] = "Basic " + basic
+        self._http = urllib3.PoolManager(
+            num_pools=2, maxsize=4, retries=False,
+            timeout=urllib3.Timeout(total=settings.timeout_s),
+            cert_reqs="CERT_REQUIRED" if settings.verify_tls else "CERT_NONE")
+        params = {"db": settings.database, "precision": "u"}
+        if settings.retention_policy:
+            params["rp"] = settings.retention_policy
+        self._write_url = self.url + "/write?" + urllib.parse.urlencode(params)
+        self._serialize = Serializer()
+        self._lines: list[str] = []
+        self._last_submit = time.monotonic()
+        self._lock = threading.Lock()  # guards _lines and _pending
+        self._pending: list[bytes] = []  # batches that failed with StoreUnavailable
+        self._error: Optional[StoreError] = None
+        self._queue: "queue.Queue[Optional[bytes]]" = queue.Queue(maxsize=2)
+        self._sender: Optional[threading.Thread] = None
+        self._field_types: dict[str, dict[str, str]] = {}
+        self.dropped_batches = 0
+        if settings.create_database:
+            self._create_database()
+
+    # ---------------------------------------------------------------- writes
+    def write(self, samples: Iterable[Sample]) -> None:
+        ser = self._serialize
+        batch: list[str] = []
+        for s in samples:
+            text = ser(s)
+            if text is not None:
+                batch.append(text)
+        full = []
+        with self._lock:
+            self._lines.extend(batch)
+            n = self.s.batch_size
+            while len(self._lines) >= n:
+                full.append("\n".join(self._lines[:n]).encode())
+                del self._lines[:n]
+            now = time.monotonic()
+            if self._lines and now - self._last_submit >= self.s.flush_interval_s:
+                # a slow trickle still reaches InfluxDB within flush_interval_s
+                full.append("\n".join(self._lines).encode())
+                self._lines.clear()
+            if full:
+                self._last_submit = now
+        for body in full:
+            self._submit(body)
+        self._raise_pending_error()
+
+    def flush(self) -> None:
+        with self._lock:
+            rest = "\n".join(self._lines).encode() if self._lines else None
+            self._lines.clear()
+            retry, self._pending = self._pending, []
+        for body in retry + ([rest] if rest else []):
+            self._submit(body)
+        self._queue.join()
+        self._raise_pending_error()
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            if self._sender is not None:
+                self._queue.put(None)
+                self._sender.join(10)
+                self._sender = None
+            self._http.clear()
+
+    def _submit(self, body: bytes) -> None:
+        if self._sender is None or not self._sender.is_alive():
+            self._sender = threading.Thread(target=self._send_loop, name="influx-writer",
+                                            daemon=True)
+            self._sender.start()
+        self._queue.put(body)
+
+    def _send_loop(self) -> None:
+        while True:
+            body = self._queue.get()
+            try:
+                if body is None:
+                    return
+                if isinstance(self._error, StoreUnavailable):
+                    # already failed in this round: park it, don't wait for another timeout
+                    raise self._error
+                self._post_write(body)
+            except StoreUnavailable as e:
+                with self._lock:
+                    self._pending.append(body)
+                    if len(self._pending) > MAX_PENDING_BATCHES:
+                        self._pending.pop(0)
+                        self.dropped_batches += 1
+                    self._error = self._error or e
+            except StoreError as e:  # bad data: retrying cannot help
+                self.dropped_batches += 1
+                with self._lock:
+                    self._error = self._error or e
+            except Exception as e:  # never let the sender die silently
+                with self._lock:
+                    self._error = self._error or StoreError(f"InfluxDB {self.url}: {e!r}")
+            finally:
+                self._queue.task_done()
+
+    def _raise_pending_error(self) -> None:
+        with self._lock:
+            err, self._error = self._error, None
+        if err is not None:
+            raise err
+
+    def _post_write(self, body: bytes) -> None:
+        r = self._request("POST", self._write_url, body, "write")
+        if r.status != 204:
+            raise self._http_error(r, "write")
+
+    # ---------------------------------------------------------------- admin
+    def ping(self) -> None:
+        r = self._request("GET", self.url + "/ping", None, "ping")
+        if r.status != 204:
+            raise self._http_error(r, "ping")
+        # /ping needs no auth: check credentials and database with a real query
+        self._query(influxql.show_field_keys(self.s.database, self.s.retention_policy,
+                                             "hotspot_ping"))
+
+    def _create_database(self) -> None:
+        try:
+            self._query(influxql.create_database(self.s.database), db=False)
+        except StoreUnavailable:
+            raise
+        except StoreError as e:
+            if getattr(e, "http_status", None) == 401:  # bad credentials: say so now
+                raise
+            # InfluxDB 2.x/3.x refuse CREATE DATABASE over the v1 API (buckets are
+            # made another way); 1.x non-admin users too. Later calls say if the
+            # database really is missing.
+            log.info("could not create database (continuing): %s", e)
+
+    # ---------------------------------------------------------------- reads
+    def latest(self, measurement: str, *, tags: Optional[Mapping[str, str]] = None,
+               since: Optional[datetime] = None) -> list[Sample]:
+        types = self._types(measurement)
+        q = influxql.select_latest(self._src(measurement), tags, since)
+        out = []
+        for series in self._query(q):
+            cols = series["columns"]
+            if any(c not in types for c in cols[1:]):
+                types = self._types(measurement, cols[1:])
+            stags = {k: v for k, v in (series.get("tags") or {}).items() if v != ""}
+            for row in series.get("values", []):
+                fields = {c: _typed(v, types.get(c))
+                          for c, v in zip(cols[1:], row[1:]) if v is not None}
+                if fields:
+                    out.append(Sample(measurement, stags, fields, from_us(row[0])))
+        return out
+
+    def aggregate(self, measurement: str, field: str, *, start: datetime, end: datetime,
+                  every: timedelta, agg: Aggregate = "mean",
+                  tags: Optional[Mapping[str, str]] = None, group_by: Sequence[str] = (),
+                  tz: Optional[str] = None) -> list[Series]:
+        ftype = _result_type(agg, self._types(measurement, [field]).get(field))
+        q = influxql.select_aggregate(self._src(measurement), field, agg, start, end, every,
+                                      tags, group_by, tz)
+        out = []
+        for series in self._query(q):
+            stags = series.get("tags") or {}
+            buckets = [Bucket(from_us(t), _typed(v, ftype))
+                       for t, v in series.get("values", []) if v is not None]
+            if buckets:
+                out.append(Series({g: stags.get(g, "") for g in group_by}, buckets))
+        out.sort(key=lambda s: tuple(s.tags.get(g, "") for g in group_by))
+        return out
+
+    def totals(self, measurement: str, field: str, *, start: datetime, end: datetime,
+               group_by: Sequence[str], tags: Optional[Mapping[str, str]] = None,
+               agg: Aggregate = "sum") -> dict[tuple[str, ...], FieldValue]:
+        ftype = _result_type(agg, self._types(measurement, [field]).get(field))
+        q = influxql.select_totals(self._src(measurement), field, agg, start, end, tags,
+                                   group_by)
+        out: dict[tuple[str, ...], FieldValue] = {}
+        for series in self._query(q):
+            stags = series.get("tags") or {}
+            for _t, v in series.get("values", []):
+                if v is not None:
+                    out[tuple(stags.get(g, "") for g in group_by)] = _typed(v, ftype)
+        return out
+
+    # ---------------------------------------------------------------- HTTP
+    def _src(self, measurement: str) -> str:
+        return influxql.source(measurement, self.s.database, self.s.retention_policy)
+
+    def _types(self, measurement: str, need: Iterable[str] = ()) -> dict[str, str]:
+        """Field types (float/integer/string/boolean): JSON turns float 1.0 into 1.
+
+        Cached per measurement; re-read when a field in ``need`` is not known yet.
+        """
+        types = self._field_types.get(measurement)
+        if types is None or any(f not in types for f in need):
+            types = {}
+            q = influxql.show_field_keys(self.s.database, self.s.retention_policy, measurement)
+            for series in self._query(q):
+                for key, ftype in series.get("values", []):
+                    types.setdefault(key, ftype)
+            if types:  # cache only once the measurement exists
+                self._field_types[measurement] = types
+        return types
+
+    def _query(self, q: str, db: bool = True) -> list[dict[str, Any]]:
+        """Run one statement; return its series; raise StoreError with InfluxDB's text."""
+        params = {"q": q, "epoch": "u"}
+        if db:
+            params["db"] = self.s.database
+        body = urllib.parse.urlencode(params).encode()
+        r = self._request("POST", self.url + "/query", body, "query",
+                          {"Content-Type": "application/x-www-form-urlencoded"})
+        if r.status != 200:
+            raise self._http_error(r, "query")
+        try:
+            doc = json.loads(r.data)
+        except ValueError:
+            raise StoreError(f"InfluxDB {self.url}: query answered with invalid JSON") from None
+        if doc.get("error"):
+            raise StoreError(self._scrub(f"InfluxDB {self.url}: query failed: {doc['error']}"))
+        result = (doc.get("results") or [{}])[0]
+        if result.get("error"):
+            raise StoreError(self._scrub(
+                f"InfluxDB {self.url}: query failed: {result['error']} (database "
+                f"{self.s.database!r})"))
+        series = result.get("series") or []
+        if any(s.get("partial") for s in series) or result.get("partial"):
+            raise StoreError(f"InfluxDB {self.url}: result truncated by the server's "
+                             "max-row-limit; raise it or narrow the query")
+        return series
+
+    def _request(self, method: str, url: str, body: Optional[bytes], what: str,
+                 headers: Optional[dict[str, str]] = None) -> urllib3.BaseHTTPResponse:
+        h = dict(self._headers)
+        if headers:
+            h.update(headers)
+        try:
+            return self._http.request(method, url, body=body, headers=h)
+        except urllib3.exceptions.NewConnectionError as e:  # before TimeoutError: a subclass
+            cause = "connection refused" if "refused" in str(e).lower() else _reason(e)
+            raise StoreUnavailable(f"InfluxDB {self.url}: {what} failed: {cause}") from None
+        except urllib3.exceptions.TimeoutError:
+            raise StoreUnavailable(
+                f"InfluxDB {self.url}: {what} timed out after {self.s.timeout_s}s") from None
+        except urllib3.exceptions.HTTPError as e:
+            raise StoreUnavailable(
+                self._scrub(f"InfluxDB {self.url}: {what} failed: {_reason(e)}")) from None
+
+    def _http_error(self, r: urllib3.BaseHTTPResponse, what: str) -> StoreError:
+        err = self._http_error_for(r, what)
+        err.http_status = r.status  # type: ignore[attr-defined]
+        return err
+
+    def _http_error_for(self, r: urllib3.BaseHTTPResponse, what: str) -> StoreError:
+        text = r.data.decode("utf-8", "replace").strip()
+        try:
+            text = json.loads(text).get("error", text)
+        except (ValueError, AttributeError):
+            pass
+        text = text[:500]
+        if r.status in (401, 403):
+            how = ("token" if self.s.token else "username/password" if "Authorization"
+                   in self._headers else "no credentials")
+            msg = (f"InfluxDB {self.url}: {what} refused, HTTP {r.status} "
+                   f"(authentication/authorization with {how}): {text}")
+            return StoreError(self._scrub(msg))
+        if r.status == 404 and "database not found" in text:
+            return StoreError(self._scrub(
+                f"InfluxDB {self.url}: {what} failed: {text} (create it, or set "
+                "create_database: true)"))
+        msg = f"InfluxDB {self.url}: {what} failed, HTTP {r.status}: {text}"
+        if r.status >= 500 or r.status in (408, 429):
+            return StoreUnavailable(self._scrub(msg))
+        return StoreError(self._scrub(msg))
+
+    def _scrub(self, msg: str) -> str:
+        for secret in self._secrets:
+            msg = msg.replace(secret, "***")
+        return msg
+
+
+def _reason(e: Exception) -> str:
+    reason = getattr(e, "reason", None) or e
+    return str(reason).split(": ", 1)[-1][:200]
+
+
+def _result_type(agg: str, ftype: Optional[str]) -> Optional[str]:
+    if agg == "mean":
+        return "float"
+    if agg == "count":
+        return "integer"
+    return ftype
+
+
+def _typed(v: Any, ftype: Optional[str]) -> FieldValue:
+    """A JSON value with the field's InfluxDB type restored."""
+    if ftype == "float":
+        return float(v)
+    if ftype == "integer":
+        return int(v)
+    return v

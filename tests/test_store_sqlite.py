@@ -1,0 +1,94 @@
+"""SQLite-only behaviour: persistence, two instances on one file, threads, conflicts."""
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from hotspot_monitor.sample import Sample
+from hotspot_monitor.stores import StoreError
+from hotspot_monitor.stores.sqlite import SqliteStore
+
+UTC = timezone.utc
+T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+
+
+def test_wal_and_types_survive_reopen(tmp_path) -> None:
+    path = tmp_path / "m.sqlite"
+    with SqliteStore(path) as s:
+        s.write([Sample("m", {"ap": "a"}, {"ok": True, "f": 2.0, "n": 3, "s": "x"}, T0)])
+    s2 = SqliteStore(path)
+    assert s2._con().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    [got] = s2.latest("m")
+    assert got.fields == {"ok": True, "f": 2.0, "n": 3, "s": "x"}
+    assert [type(v) for v in got.fields.values()] == [bool, float, int, str]
+    assert s2.totals("m", "f", start=T0, end=T0 + timedelta(1), group_by=[]) == {(): 2.0}
+    s2.close()
+
+
+def test_a_second_instance_sees_new_series_and_rows(tmp_path) -> None:
+    a, b = SqliteStore(tmp_path / "m.sqlite"), SqliteStore(tmp_path / "m.sqlite")
+    assert b.latest("m") == []
+    a.write([Sample("m", {"ap": "new"}, {"v": 1}, T0)])
+    a.flush()
+    assert [(s.tags, s.fields) for s in b.latest("m")] == [({"ap": "new"}, {"v": 1})]
+    a.write([Sample("m", {"ap": "new"}, {"v": 2}, T0 + timedelta(seconds=1))])
+    a.flush()
+    assert [s.fields for s in b.latest("m")] == [{"v": 2}]
+    a.close()
+    b.close()
+
+
+def test_field_type_conflict_is_reported_and_the_rest_written(tmp_path) -> None:
+    s = SqliteStore(tmp_path / "m.sqlite")
+    s.write([Sample("m", {"ap": "a"}, {"v": 1}, T0)])
+    s.write([Sample("m", {"ap": "b"}, {"v": 1.5}, T0), Sample("m", {"ap": "c"}, {"v": 7}, T0)])
+    with pytest.raises(StoreError, match=r"field type conflict: m\.v is integer, got float"):
+        s.flush()
+    assert sorted(x.tags["ap"] for x in s.latest("m")) == ["a", "c"]
+    s.flush()  # reported once
+    s.close()
+
+
+def test_writer_and_reader_threads(tmp_path) -> None:
+    s = SqliteStore(tmp_path / "m.sqlite")
+    rounds, aps = 40, 50
+    errors: list[BaseException] = []
+    done = threading.Event()
+    reads = [0]
+
+    def writer() -> None:
+        try:
+            for r in range(rounds):
+                s.write([Sample("ap_clients", {"site": "S", "ap": f"ap{i}", "radio": "all"},
+                                {"clients": r}, T0 + timedelta(minutes=r)) for i in range(aps)])
+                s.flush()
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+        finally:
+            done.set()
+
+    def reader() -> None:
+        try:
+            while not done.is_set() and reads[0] < 10_000:
+                latest = s.latest("ap_clients")
+                assert len({x.fields["clients"] for x in latest}) <= 2  # mid-round at most
+                s.totals("ap_clients", "clients", start=T0, end=T0 + timedelta(hours=2),
+                         group_by=["ap"])
+                reads[0] += 1
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=writer), threading.Thread(target=reader)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert reads[0] > 0
+    total = sum(range(rounds))  # 0 + 1 + ... + 39 per AP
+    got = s.totals("ap_clients", "clients", start=T0, end=T0 + timedelta(hours=2),
+                   group_by=["ap"])
+    assert got == {(f"ap{i}",): total for i in range(aps)}
+    s.close()
