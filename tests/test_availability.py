@@ -14,7 +14,7 @@ import pytest
 
 from hotspot_monitor.config.models import Config, ServiceHours
 from hotspot_monitor.sample import Sample
-from hotspot_monitor.status.availability import availability
+from hotspot_monitor.status.availability import availability, availability_by_site
 from hotspot_monitor.status.engine import StatusEngine
 from hotspot_monitor.status.service_hours import intersect, merge, service_intervals, total
 from hotspot_monitor.status.statestore import StateStore
@@ -144,6 +144,17 @@ def test_site_and_fleet_are_ap_time_weighted(store: StateStore) -> None:
     assert fleet.monitored_s == 262_800 + 86_400 + 342_000
     assert fleet.downtime_s == 27_000 + 7_200
     assert len(fleet.outages) == 9  # the 20 Oct outage is outside the range
+
+
+def test_by_site_in_one_pass_equals_site_by_site(store: StateStore) -> None:
+    per = availability_by_site(store, CFG, start=START, end=END)
+    assert set(per) == {"park", "night", "always"}
+    # the hand-computed park figures above, now from the one-pass function
+    assert (per["park"].aps, per["park"].monitored_s, per["park"].downtime_s) == (
+        2, 169_200 + 93_600, 25_200 + 1_800)
+    assert (per["always"].aps, per["always"].monitored_s, per["always"].downtime_s) == (2, 342_000, 0)
+    for site, a in per.items():
+        assert a == availability(store, CFG, start=START, end=END, site=site)
 
 
 def test_never_seen_ap_and_unmonitored_ranges(store: StateStore) -> None:

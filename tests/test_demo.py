@@ -9,7 +9,10 @@ import json
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+import yaml
 
 from hotspot_monitor.commands.status import collect
 from hotspot_monitor.config import load_config
@@ -20,7 +23,14 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_demo_runs_on_embedded_defaults(tmp_path):
     base = tmp_path / "demo"
     interval, after, length = 3.0, 3.0, 20.0
-    cmd = [sys.executable, "-m", "hotspot_monitor", "demo", "--dir", str(base), "--broker", "amqtt",
+    # the Surakarta inventory, open round the clock (the test may run at night)
+    inv = yaml.safe_load((ROOT / "deploy" / "examples" / "surakarta.yaml").read_text())
+    for site in inv["sites"]:
+        site.pop("service_hours", None)
+    inventory_file = tmp_path / "surakarta-24h.yaml"
+    inventory_file.write_text(yaml.safe_dump(inv, allow_unicode=True))
+    cmd = [sys.executable, "-m", "hotspot_monitor", "demo", "--inventory", str(inventory_file),
+           "--dir", str(base), "--broker", "amqtt",
            "--interval", str(interval), "--backfill", "2h", "--outage-after", str(after),
            "--outage-for", str(length), "--duration", "45"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=180, cwd=tmp_path)
@@ -29,7 +39,7 @@ def test_demo_runs_on_embedded_defaults(tmp_path):
     victim = next(line.split()[1] for line in r.stdout.splitlines() if line.strip().startswith("outage"))
 
     cfg = load_config(base / "config.yaml")
-    inventory = load_config(ROOT / "deploy" / "examples" / "surakarta.yaml")
+    inventory = load_config(inventory_file)
     assert {a.id for a in cfg.aps} == {a.id for a in inventory.aps}
     d = collect(cfg, base, recent=1000)
     states = {a["ap"]: a["state"] for a in d["aps"]}
@@ -40,6 +50,18 @@ def test_demo_runs_on_embedded_defaults(tmp_path):
     assert len(live) == 1, d["recent_outages"]
     assert abs(live[0]["duration_s"] - length) <= 2 * interval + 2, live[0]
     assert states[victim] == "up"
+    # the simulated history counts as monitored time (the inventory here has no
+    # service hours, so every second of the two hours counts)
+    from hotspot_monitor.status.availability import availability
+    from hotspot_monitor.status.statestore import StateStore
+    states_db = StateStore.from_config(cfg, base)
+    try:
+        end = datetime.now(timezone.utc)
+        a = availability(states_db, cfg, start=end - timedelta(hours=2), end=end, ap=victim)
+    finally:
+        states_db.close()
+    assert a.monitored_s > 1.9 * 3600, a
+    assert a.downtime_s >= length - 2 * interval - 2, a
     # history was written: two hours of 5-minute samples for every AP
     from hotspot_monitor.stores.factory import open_store
     with open_store(cfg.store, base) as store:

@@ -60,7 +60,7 @@ def test_status_on_a_fresh_install_lists_inventory_as_unknown(tmp_path):
     d = json.loads(r.stdout)
     assert [(a["ap"], a["state"]) for a in d["aps"]] == [("a", "unknown"), ("b", "unknown")]
     assert d["sites"] == [{"site": "s", "name": "S", "state": "unknown", "aps": 2, "up": 0,
-                           "down": 0, "unknown": 2}]
+                           "down": 0, "unknown": 2, "availability_month_pct": None}]
     assert d["service"] is None
     r = run_cli("status", str(p), cwd=tmp_path)
     assert r.returncode == 0 and "not started here" in r.stdout

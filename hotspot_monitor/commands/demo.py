@@ -181,18 +181,18 @@ async def _demo(args: argparse.Namespace, inventory: Config, base: Path, stop: a
         await sim.start()
         cfg = sim.collector_config()
         write_config(cfg, base / "config.yaml")
+        now = time.time()
+        span = args.backfill
+        outage_range = history_range(base, span, now, key="outages_until")
+        if outage_range:  # before the engine loads the state store
+            record_history_outages(sim, cfg, base, *outage_range)
+        history = history_range(base, span, now)
         service = Service(cfg, base_dir=base)
         try:
             service.open()
         except StartupError as e:
             print(f"hotspot-monitor demo: cannot start: {e}", file=sys.stderr)
             return
-        now = time.time()
-        span = args.backfill
-        outage_range = history_range(base, span, now, key="outages_until")
-        if outage_range:
-            record_history_outages(sim, cfg, base, *outage_range)
-        history = history_range(base, span, now)
         victim = _pick_victim(cfg, sim, now, args.outage_after + args.outage_for)
         if victim and args.outage_for > 0:
             sim.force_down(victim, at=now + args.outage_after, until=now + args.outage_after + args.outage_for)

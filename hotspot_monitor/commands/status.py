@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 from . import load_or_report
 from ..runner import ServicePaths
+from ..status.availability import availability_by_site
 from ..status.engine import StatusEngine
 from ..status.statestore import StateStore
 from ..stores.base import StoreError
@@ -27,11 +28,13 @@ def configure(p: argparse.ArgumentParser) -> None:
 def collect(cfg, base_dir: Path, recent: int = 10) -> dict[str, Any]:
     """Everything ``status`` shows, as plain data (also the --json output)."""
     states = StateStore.from_config(cfg, base_dir)
+    now = datetime.now(timezone.utc)
+    month_start = now.astimezone(cfg.tz).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     try:
         snap = StatusEngine(cfg, states).snapshot()
         open_outages = states.outages(open_only=True)
-        now = datetime.now(timezone.utc)
         closed = [o for o in states.outages(start=now - timedelta(days=31)) if o.end is not None]
+        month = availability_by_site(states, cfg, start=month_start, end=now)
     finally:
         states.close()
     clients: dict[str, int] = {}
@@ -56,7 +59,10 @@ def collect(cfg, base_dir: Path, recent: int = 10) -> dict[str, Any]:
                  "last_seen": _iso(r.last_seen), "clients": clients.get(r.ap),
                  "flapping": r.flapping, "reason": r.reason} for r in snap.aps],
         "sites": [{"site": s.site, "name": names.get(s.site), "state": s.state, "aps": s.aps,
-                   "up": s.up, "down": s.down, "unknown": s.unknown} for s in snap.sites],
+                   "up": s.up, "down": s.down, "unknown": s.unknown,
+                   "availability_month_pct": month[s.site].availability_pct if s.site in month else None}
+                  for s in snap.sites],
+        "month_start": _iso(month_start),
         "open_outages": [_outage(o) for o in open_outages],
         "recent_outages": [_outage(o) for o in closed[-recent:]] if recent else [],
         "service": runtime,
@@ -98,14 +104,18 @@ def render(data: dict[str, Any], tz) -> str:
         s = int(round(s))
         return f"{s // 3600}h{s % 3600 // 60:02d}m{s % 60:02d}s"
 
+    def pct(p: Optional[float]) -> str:
+        return "-" if p is None else f"{p:.3f} %"
+
     out = [_table(["SITE", "AP", "STATE", "SINCE", "LAST SEEN", "CLIENTS", "FLAPPING", "REASON"],
                   [[a["site"], a["ap"], a["state"], local(a["since"]), local(a["last_seen"]),
-                    "-" if a["clients"] is None else str(a["clients"]),
+                    "-" if a["clients"] is None or a["state"] != "up" else str(a["clients"]),
                     "yes" if a["flapping"] else "", a["reason"] or ""] for a in data["aps"]])]
     out.append("")
-    out.append(_table(["SITE", "NAME", "STATE", "APS", "UP", "DOWN", "UNKNOWN"],
+    out.append(_table(["SITE", "NAME", "STATE", "APS", "UP", "DOWN", "UNKNOWN", "AVAILABILITY (MONTH)"],
                       [[s["site"], s["name"] or "", s["state"], str(s["aps"]), str(s["up"]),
-                        str(s["down"]), str(s["unknown"])] for s in data["sites"]]))
+                        str(s["down"]), str(s["unknown"]), pct(s["availability_month_pct"])]
+                       for s in data["sites"]]))
     if data["open_outages"] or data["recent_outages"]:
         out.append("")
         out.append(_table(["OUTAGE AP", "SITE", "START", "END", "DURATION", "REASON"],

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Optional
+from typing import Iterator, Optional
 
 from ..config.models import Config
 from ..sample import to_us, utc
@@ -71,6 +71,38 @@ def _aps_in_scope(store: StateStore, cfg: Config, ap: Optional[str],
 def availability(store: StateStore, cfg: Config, *, start: datetime, end: datetime,
                  ap: Optional[str] = None, site: Optional[str] = None) -> Availability:
     """Availability of one AP (``ap``), one site (``site``) or the fleet (neither)."""
+    return _aggregate(start, end, list(_per_ap(store, cfg, start, end, ap, site)))
+
+
+def availability_by_site(store: StateStore, cfg: Config, *, start: datetime,
+                         end: datetime) -> dict[str, Availability]:
+    """Every site's availability in one pass over the outage log (status, reports)."""
+    by_site: dict[str, list[_ApTime]] = {s.id: [] for s in cfg.sites}
+    for row in _per_ap(store, cfg, start, end, None, None):
+        by_site.setdefault(row.site, []).append(row)
+    return {site: _aggregate(start, end, rows) for site, rows in by_site.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class _ApTime:
+    ap: str
+    site: str
+    monitored_us: int
+    down_us: int
+    outages: list[CountedOutage]
+
+
+def _aggregate(start: datetime, end: datetime, rows: list[_ApTime]) -> Availability:
+    monitored = sum(r.monitored_us for r in rows)
+    down = sum(r.down_us for r in rows)
+    counted = sorted((c for r in rows for c in r.outages), key=lambda c: (c.outage.start, c.outage.id))
+    pct = None if monitored == 0 else 100.0 * (monitored - down) / monitored
+    return Availability(utc(start), utc(end), len(rows), monitored / 1e6, down / 1e6, pct, counted)
+
+
+def _per_ap(store: StateStore, cfg: Config, start: datetime, end: datetime,
+            ap: Optional[str], site: Optional[str]) -> Iterator[_ApTime]:
+    """Monitored time and downtime of every AP in scope (integer microseconds)."""
     start, end = utc(start), utc(end)
     s_us, e_us = to_us(start), to_us(end)
     scope = _aps_in_scope(store, cfg, ap, site)
@@ -86,8 +118,6 @@ def availability(store: StateStore, cfg: Config, *, start: datetime, end: dateti
             by_ap.setdefault(o.ap, []).append(o)
     sites = {x.id: x for x in cfg.sites}
     hours_cache: dict[str, list[Interval]] = {}
-    monitored = down = 0
-    counted: list[CountedOutage] = []
     for a, (site_id, first_seen) in sorted(scope.items()):
         if site_id not in hours_cache:
             st = sites.get(site_id)
@@ -99,14 +129,10 @@ def availability(store: StateStore, cfg: Config, *, start: datetime, end: dateti
             mon = []
         else:
             mon = intersect(mon, [(max(s_us, to_us(first_seen)), e_us)])
-        monitored += total(mon)
         ap_down: list[Interval] = []
+        counted: list[CountedOutage] = []
         for o in by_ap.get(a, []):
             o_iv = (to_us(o.start), to_us(o.end) if o.end is not None else e_us)
-            part = intersect(mon, [o_iv])
-            counted.append(CountedOutage(o, total(part) / 1e6))
+            counted.append(CountedOutage(o, total(intersect(mon, [o_iv])) / 1e6))
             ap_down.append(o_iv)
-        down += total(intersect(mon, merge(ap_down)))
-    counted.sort(key=lambda c: (c.outage.start, c.outage.id))
-    pct = None if monitored == 0 else 100.0 * (monitored - down) / monitored
-    return Availability(start, end, len(scope), monitored / 1e6, down / 1e6, pct, counted)
+        yield _ApTime(a, site_id, total(mon), total(intersect(mon, merge(ap_down))), counted)
