@@ -203,3 +203,56 @@ def test_outage_recovery_power_cut_and_restart(mosquitto, tmp_path):
         if service is not None:
             service.stop()
         bg.stop()
+
+
+def test_service_on_influxdb_with_an_mqtt_only_ap(mosquitto, influxd_auth, tmp_path, monkeypatch):
+    """The same service on the production store: InfluxDB with auth (the password
+    from the environment), plus an AP that only publishes MQTT telemetry."""
+    from services.influxd import ADMIN_PASSWORD, ADMIN_USER
+    monkeypatch.setenv("HM_INFLUX_PW", ADMIN_PASSWORD)
+    db = "e2e_" + str(int(time.time() * 1000))
+    text = INVENTORY.replace("{mqtt_port}", str(mosquitto.port)) + (
+        "  - {id: c-1, site: taman-a, mqtt_id: c-1}\n"
+        f"store:\n  kind: influxdb\n  influxdb:\n    url: {influxd_auth.url}\n"
+        f"    database: {db}\n    username: {ADMIN_USER}\n    password: ${{HM_INFLUX_PW}}\n")
+    inv = parse_config(text, "e2e-influx.yaml")
+    sim = Simulator(inv, seed=11, addressing="ports", rates=Rates(reboot=0, outage=0, power_cut=0))
+    bg = BackgroundSimulator(sim)
+    bg.start()
+    service = None
+    try:
+        cfg = sim.collector_config()
+        cfg_path = tmp_path / "config.yaml"
+        write_config(cfg, cfg_path)
+        service = Run(cfg_path, tmp_path).start()
+
+        def clients():
+            d = collect(cfg, tmp_path)
+            assert d["store_error"] is None, d["store_error"]
+            return {a["ap"]: (a["state"], a["clients"]) for a in d["aps"]}
+
+        # every AP up, and a client count read back from InfluxDB for those whose
+        # profile has one (b-1 is a plain net-snmp box: no client OIDs), c-1 via MQTT only
+        def ready():
+            c = clients()
+            ok = all(s == "up" for s, _ in c.values()) and all(
+                n is not None for ap, (_, n) in c.items() if ap != "b-1")
+            return c if ok else None
+
+        got = wait_for(ready, 60, "all APs up with clients")
+        assert set(got) == {"a-1", "a-2", "b-1", "b-2", "c-1"}
+        # the stored values are the simulator's: compare c-1's latest count with the model
+        from hotspot_monitor.stores.factory import open_store
+        with open_store(cfg.store, tmp_path) as store:
+            (latest,) = store.latest("ap_clients", tags={"ap": "c-1", "radio": "all"})
+            st = sim.state("c-1", latest.time.timestamp())
+            assert latest.fields["clients"] == st.clients_24 + st.clients_5
+            sources = {s.tags["source"] for s in store.latest("ap_status", tags={"ap": "a-2"})}
+            assert sources == {"snmp", "mqtt"}
+        service.stop()
+        log_text = (tmp_path / "service.log").read_text()
+        assert ADMIN_PASSWORD not in log_text and COMMUNITY not in log_text
+    finally:
+        if service is not None:
+            service.stop()
+        bg.stop()
