@@ -228,8 +228,8 @@ def _backfill_logged(cfg: Config, seed: int, base: Path, start: float, until: fl
     except Exception:
         log.exception("demo: history backfill failed")
         return
-    log.info("demo: wrote %.1f days of simulated history in %.0fs (%d samples)",
-             (until - start) / 86400, time.monotonic() - t0,
+    log.info("demo: wrote %.1f hours of simulated history in %.0fs (%d samples)",
+             (until - start) / 3600, time.monotonic() - t0,
              sum(v for k, v in counts.items() if k != "seconds"))
 
 
@@ -270,7 +270,7 @@ def _announce(cfg: Config, sim: Any, broker: Any, base: Path, victim: Optional[s
                 and e.kind in ("outage", "power_cut")][:5]
     for e in upcoming:
         lines.append(f"  planned    {e.kind} {e.ap or 'site ' + e.site} at {local(e.start)}")
-    lines.append(f"  status     hotspot-monitor status {base / 'config.yaml'} --base-dir {base}")
+    lines.append(f"  status     .venv/bin/hotspot-monitor status {base / 'config.yaml'}")
     lines.append("  stop       Ctrl-C")
     print("\n".join(lines), flush=True)
 
