@@ -16,8 +16,11 @@ bytes, so each rule below errs on the side of never counting a byte twice:
   unknowable and not invented;
 * value went down without a reboot: a wrap at 2**bits if the wrapped delta is
   plausible at ``max_bps``, otherwise a reset;
-* reading older than the baseline (out of order, redelivered): ignored;
-* clock stepped back but the counter went up: bytes counted, no rate.
+* reading not newer than the baseline (out of order, redelivered): ignored;
+* clock stepped back but the counter went up: bytes counted, no rate;
+* with ``agent_uptime`` (SNMP sysUpTime is the agent's uptime, not the
+  device's): uptime went back but the counter kept growing means the agent
+  restarted, not the device: a normal interval.
 """
 from __future__ import annotations
 
@@ -87,6 +90,7 @@ class CounterTracker:
         uptime_s: Optional[float] = None,
         reset: bool = False,
         max_bps: Optional[float] = None,
+        agent_uptime: bool = False,
     ) -> Optional[Delta]:
         """Feed one reading taken at ``t`` (epoch seconds); return the interval or None."""
         if bits not in (32, 64):
@@ -101,16 +105,25 @@ class CounterTracker:
             self._count("first")
             return None
         dt = t - prev.t
-        rebooted = reset or (
-            uptime_s is not None and prev.uptime_s is not None and uptime_s < prev.uptime_s
-        )
-        if dt <= 0 and not rebooted:
-            if value < prev.value:
+        uptime_back = uptime_s is not None and prev.uptime_s is not None and uptime_s < prev.uptime_s
+        if dt <= 0 and not reset:
+            # Not newer than the baseline. Only a counter that went up while the
+            # uptime did not go back is a newer reading under a clock that
+            # stepped back; anything else (a redelivery, an older message whose
+            # lower uptime would look like a reboot) is ignored.
+            if value <= prev.value or uptime_back:
                 self._count("out_of_order")
-                return None  # an older reading: keep the newer baseline
+                return None  # keep the newer baseline
             self._last[key] = state
             self._count("clock_back")
             return Delta(value - prev.value, 0.0, None, "clock_back")
+        # With an agent's uptime (SNMP sysUpTime), the uptime going back while
+        # the counter went on growing is an agent restart (snmpd respawned),
+        # not a reboot: a rebooted device's counters restart near zero.
+        agent_restart = agent_uptime and uptime_back and not reset and value >= prev.value
+        rebooted = reset or (uptime_back and not agent_restart)
+        if agent_restart:
+            self._count("agent_restart")
         self._last[key] = state
         if dt > self.max_gap_s:
             if rebooted:

@@ -44,10 +44,34 @@ def test_reboot_detected_from_uptime_counts_bytes_since_boot():
     # rebooted 20 s ago; counter restarted at zero and now reads 7_000
     d = c.update("k", 7_000, 60.0, uptime_s=20)
     assert (d.bytes, d.kind) == (7_000, "reset")
-    # even when the new value is above the old one
+    # forced reset (e.g. a counter discontinuity flag) even when the value grew
     c.update("j", 100, 0.0, uptime_s=500)
-    d = c.update("j", 5_000, 60.0, uptime_s=30)
+    d = c.update("j", 5_000, 60.0, uptime_s=30, reset=True)
     assert (d.bytes, d.kind) == (5_000, "reset")
+
+
+def test_agent_restart_is_not_a_reboot():
+    # snmpd restarted: sysUpTime went back, the kernel's counters went on
+    c = CounterTracker()
+    c.update("k", 7_000_000, 0.0, uptime_s=86_400)
+    d = c.update("k", 7_060_000, 60.0, uptime_s=12, agent_uptime=True)
+    assert (d.bytes, d.kind) == (60_000, "normal")
+    assert c.stats["agent_restart"] == 1
+    # a device's own uptime (MQTT telemetry) going back is a reboot even then
+    c.update("m", 100, 0.0, uptime_s=500)
+    d = c.update("m", 5_000, 60.0, uptime_s=30)
+    assert (d.bytes, d.kind) == (5_000, "reset")
+
+
+def test_redelivered_older_reading_never_counts_as_a_reboot():
+    c = CounterTracker()
+    c.update("k", 200, 30.0, uptime_s=30)
+    # an older message: lower uptime, lower counter: not a reboot, ignored
+    assert c.update("k", 100, 20.0, uptime_s=20) is None
+    # the same reading again: ignored, no 0-byte interval over the stored one
+    assert c.update("k", 200, 30.0, uptime_s=30) is None
+    assert c.stats["out_of_order"] == 2
+    assert c.update("k", 260, 90.0, uptime_s=90).bytes == 60
 
 
 def test_gap_longer_than_limit_gives_no_interval_without_uptime_then_resumes():

@@ -6,6 +6,8 @@ apart from the transport so a profile can be checked against any data.
 """
 from __future__ import annotations
 
+from collections import Counter
+
 import re
 from dataclasses import dataclass, field
 from typing import Optional
@@ -224,6 +226,7 @@ class Extractor:
         inc = re.compile(it.include_name) if it.include_name else None
         exc = re.compile(it.exclude_name) if it.exclude_name else None
         out: list[Iface] = []
+        indexes: list[Index] = []
         for idx, row in sorted(d.tables.get(it.table, {}).items()):
             name = row.get(it.name) or (row.get(it.descr) if it.descr else None) or \
                 ".".join(str(x) for x in idx)
@@ -241,6 +244,13 @@ class Extractor:
                 tx = row.get(it.out32) if it.out32 else None
             if isinstance(rx, tuple) and isinstance(tx, tuple) and rx[1] == tx[1]:
                 out.append(Iface(name, rx[0], tx[0], rx[1]))
+                indexes.append(idx)
+        # Two rows with one name (ifDescr fallbacks often repeat) would share a
+        # counter baseline and a series: name them apart by their ifIndex.
+        seen = Counter(i.name for i in out)
+        for i, idx in zip(out, indexes):
+            if seen[i.name] > 1:
+                i.name = f"{i.name}.{'.'.join(str(x) for x in idx)}"
         return out
 
     def managed_aps(self, d: DeviceData, clients: dict) -> list[ManagedAp]:

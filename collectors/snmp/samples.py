@@ -83,8 +83,11 @@ class SampleBuilder:
         t = when.timestamp()
         up = self._uptime_for_counters(dev, r.uptime_s, t)
         for it in r.ifaces:
-            drx = self.counters.update((dev.id, it.name, "rx"), it.rx, t, bits=it.bits, uptime_s=up)
-            dtx = self.counters.update((dev.id, it.name, "tx"), it.tx, t, bits=it.bits, uptime_s=up)
+            # sysUpTime is the agent's uptime: an snmpd restart is not a reboot
+            drx = self.counters.update((dev.id, it.name, "rx"), it.rx, t, bits=it.bits, uptime_s=up,
+                                       agent_uptime=True)
+            dtx = self.counters.update((dev.id, it.name, "tx"), it.tx, t, bits=it.bits, uptime_s=up,
+                                       agent_uptime=True)
             if drx is None or dtx is None:
                 continue
             fields: dict = {"rx_bytes": drx.bytes, "tx_bytes": dtx.bytes}
