@@ -146,7 +146,8 @@ class Service:
 
     def _save_counters(self) -> None:
         path = ServicePaths(self.base_dir).state_dir(self.cfg) / "counters.json"
-        data = {name: t.snapshot() for name, t in self._trackers().items()}
+        data = {name: t.snapshot() for name, t in self._trackers().items()
+                if not (name == "mqtt" and self.mqtt.counters_unsafe)}
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data))
         tmp.replace(path)

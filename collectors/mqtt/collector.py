@@ -16,8 +16,10 @@ for it, so a crash between receive and store loses nothing: the broker
 redelivers. Redeliveries within one run are dropped as duplicates (same
 device ``ts``); after a crash a redelivered message may reach ``on_samples``
 a second time with the same series and time, which the stores treat as an
-overwrite. Traffic never double-counts: after a restart the first counter
-reading is only a baseline. ``stop()`` does not drain the queue: what was
+overwrite; the counter code ignores a reading not newer than its baseline,
+so traffic never double-counts. ``counters_unsafe`` tells the runner not to
+keep the counter baselines over a restart when a batch was left undelivered.
+``stop()`` does not drain the queue: what was
 received but not handed over is left unacknowledged for the next run.
 
 If ``on_samples`` raises, the batch is retried with backoff (messages are held,

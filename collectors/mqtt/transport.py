@@ -100,10 +100,12 @@ class MqttTransport:
         self.client.on_subscribe = self._on_subscribe
         self.client.on_connect_fail = self._on_connect_fail
         self._sub_mid: Optional[int] = None
+        self.stopping = threading.Event()
         self._link_up = False  # CONNACK received (queued messages may arrive before SUBACK)
 
     # -- lifecycle ---------------------------------------------------------
     def start(self) -> None:
+        self.stopping.clear()
         s = self.settings
         props = None
         kw: dict = {}
@@ -116,6 +118,7 @@ class MqttTransport:
 
     def stop(self) -> None:
         """Clean DISCONNECT (the session, and unacknowledged messages, stay on the broker)."""
+        self.stopping.set()
         try:
             self.client.disconnect()
         finally:
@@ -178,5 +181,14 @@ class MqttTransport:
             self._rl.warning("MQTT %s", self.last_error)
 
     def _on_message(self, client, userdata, msg) -> None:
-        self.inbox.put(Incoming(decode_topic(msg._topic), bytes(msg.payload), msg.qos, msg.mid,
-                                bool(msg.retain), datetime.now(timezone.utc), self.generation))
+        item = Incoming(decode_topic(msg._topic), bytes(msg.payload), msg.qos, msg.mid,
+                        bool(msg.retain), datetime.now(timezone.utc), self.generation)
+        # A full inbox (store down, backlog) blocks paho's network thread; never
+        # forever, or stop() could not join it. A message dropped while stopping
+        # is unacknowledged, so the broker delivers it again next time.
+        while not self.stopping.is_set():
+            try:
+                self.inbox.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 from collectors.counters import CounterTracker
 from hotspot_monitor.sample import Sample
@@ -49,6 +49,7 @@ MAX_CLIENTS = 10_000
 @dataclass(slots=True)
 class _MemGroup:
     ts: float
+    when: datetime  # the sample time after the clock-skew rule
     values: dict[str, float] = field(default_factory=dict)
     emitted: bool = False
 
@@ -138,7 +139,7 @@ class CollectdParser:
             v = self._one(values)
             if not 0 <= v < 1e15:
                 raise BadInput("out_of_range", f"memory={v}")
-            self._memory(res, ap, tinst, ts, float(v), tags)
+            self._memory(res, ap, tinst, ts, float(v), tags, when)
         elif plugin in IGNORED_PLUGINS:
             res.ignored += 1
         else:
@@ -185,7 +186,7 @@ class CollectdParser:
         if fields:
             res.samples.append(Sample("ap_traffic", {**tags, "iface": iface}, fields, when))
 
-    def _memory(self, res, ap, kind, ts, v, tags) -> None:
+    def _memory(self, res, ap, kind, ts, v, tags, when) -> None:
         g = self._mem.get(ap)
         if g is None or g.ts != ts:
             if g is not None and ts > g.ts:
@@ -193,7 +194,7 @@ class CollectdParser:
                 self._mem_kinds[ap] = frozenset(g.values)
             if g is not None and ts < g.ts:
                 return  # late part of an older reading
-            g = self._mem[ap] = _MemGroup(ts)
+            g = self._mem[ap] = _MemGroup(ts, when)
         g.values[kind] = v
         known = self._mem_kinds.get(ap)
         if known and known <= set(g.values):
@@ -206,5 +207,4 @@ class CollectdParser:
         total = sum(g.values.values())
         if "used" not in g.values or total <= 0:
             return
-        when = datetime.fromtimestamp(g.ts, timezone.utc)
-        res.samples.append(Sample("ap_system", tags, {"mem_pct": 100.0 * g.values["used"] / total}, when))
+        res.samples.append(Sample("ap_system", tags, {"mem_pct": 100.0 * g.values["used"] / total}, g.when))
