@@ -202,3 +202,19 @@ def test_controller_fanout_maps_inventory_and_reports_down_aps(snmpsim):
     (ca,) = [s for s in r.samples if s.measurement == "controller_aps"]
     assert ca.tags == {"site": "s", "ap": "zd"}
     assert ca.fields == {"aps_total": 2, "aps_up": 1, "aps_down": 1}
+
+
+def test_controller_with_an_empty_ap_table_reports_nobody_down(snmpsim):
+    # The SmartZone recording has totals but no per-AP rows: an empty table
+    # says nothing about the inventory's APs (a controller that just rebooted
+    # answers the same way), so none of them may be reported down.
+    cfg = Config.model_validate({
+        "sites": [{"id": "s", "name": "S", "lat": -7.5, "lon": 110.8}],
+        "controllers": [{"id": "sz", "host": "127.0.0.1", "port": snmpsim.port, "site": "s",
+                         "snmp": {"version": "2c", "community": "ruckuswireless-sz"}}],
+        "aps": [{"id": "ap-under-sz", "site": "s", "controller": "sz"}],
+    })
+    (res,) = run(SnmpCollector(cfg), None)
+    r = res["sz"]
+    assert r.ok and r.profile == "ruckus_smartzone", r.error
+    assert not [s for s in r.samples if s.tags.get("ap") == "ap-under-sz"]

@@ -211,9 +211,13 @@ class SnmpCollector:
                 self.stats[f"missing.{why}"] += 1  # optional MIBs: counted, not logged
             else:
                 self._bad(dev, n, why or "bad_type")
+        ctrl = plan.profile.controller
+        ap_table = ctrl.aps.table if ctrl is not None and ctrl.aps is not None else None
         for tname, cols, max_rows in plan.tables:
             hint = self._hints.get((dev.id, tname))
-            full = hint is None or hint[2] % RECHECK_EVERY == 0
+            # a controller's AP table is always asked in full: an empty answer
+            # (controller just rebooted) must not hide its APs for ten polls
+            full = hint is None or hint[2] % RECHECK_EVERY == 0 or tname == ap_table
             ask = cols if full else [
                 c for c in cols if c not in hint[1]
                 and not (c in plan.fallback and plan.fallback[c] not in hint[1])]
@@ -227,9 +231,11 @@ class SnmpCollector:
                 if e.reason != "snmp_error":
                     raise
                 self._bad(dev, tname, "table_error")
+                data.incomplete.add(tname)
                 continue
             if truncated:
                 self._bad(dev, tname, "table_truncated")
+                data.incomplete.add(tname)
             # remember the size and the columns this agent does not have
             empty = {c for c in ask if not rows.get(c)} | \
                 (set() if full else {c for c in hint[1] if c not in ask})

@@ -24,6 +24,7 @@ Index = tuple[int, ...]
 class DeviceData:
     scalars: dict[str, object] = field(default_factory=dict)
     tables: dict[str, dict[Index, dict[str, object]]] = field(default_factory=dict)
+    incomplete: set[str] = field(default_factory=set)  # tables cut short or failed
 
 
 @dataclass
@@ -57,6 +58,7 @@ class Reading:
     aps: list[ManagedAp] = field(default_factory=list)
     aps_total: Optional[int] = None
     aps_up: Optional[int] = None
+    aps_truncated: bool = False  # the AP table walk was cut short or failed
 
 
 def decode_string_index(idx: Index) -> Optional[str]:
@@ -297,6 +299,7 @@ class Extractor:
         r.ifaces = self.ifaces(d)
         if self.p.controller:
             r.aps = self.managed_aps(d, r.clients)
+            r.aps_truncated = bool(self.p.controller.aps) and self.p.controller.aps.table in d.incomplete
             t = self.value(d, self.p.controller.aps_total)
             u = self.value(d, self.p.controller.aps_up)
             r.aps_total = int(t) if t is not None else None

@@ -135,14 +135,16 @@ class SampleBuilder:
                       (("cpu_pct", ap.cpu_pct), ("mem_pct", ap.mem_pct)) if v is not None}
             if system:
                 out.append(Sample("ap_system", tags, system, when))
-        if profile.controller and profile.controller.aps:
-            # inventory APs of this controller that it no longer lists are down
+        listed = bool(profile.controller and profile.controller.aps) and bool(r.aps)  # the table answered
+        if listed and not r.aps_truncated:
+            # inventory APs of this controller that it no longer lists are down;
+            # only when the table answered in full: an empty or cut-short walk
+            # says nothing about the APs it did not return
             for a in self.config.aps:
                 if a.controller == dev.id and a.id not in seen and not a.host:
                     out.append(Sample("ap_status", {"site": a.site, "ap": a.id, "source": "snmp"},
                                       {"up": 0, "reason": "controller_reports_down"}, when))
         fields: dict = {}
-        listed = bool(profile.controller.aps) and bool(r.aps)  # the table answered
         if r.aps_total is not None:
             fields["aps_total"] = r.aps_total
         elif listed:
