@@ -116,8 +116,9 @@ def test_openwrt(polled):
     assert clients(r, "openwrt_wap-study") == {"2.4GHz": 2, "5GHz": 1, "all": 3}
     assert status(r, "openwrt_wap-study")["uptime_s"] == 1655025  # sysUpTime 165502569
     assert ifaces(r) == {
+        # br-lan (4826777048, 192611138) is left out: a bridge repeats its members' bytes
         "eth0": (0, 1493415266, 64), "eth1": (2958681160, 1714698881, 64),
-        "br-lan": (4826777048, 192611138, 64), "eth0.1": (0, 5706942896, 64),
+        "eth0.1": (0, 5706942896, 64),
         "eth1.2": (197126548982, 5784260203, 64), "wlan1": (5188937195, 199238902159, 64),
         "wlan0": (407984142, 7679678859, 64)}
     sysf = system(r, "openwrt_wap-study")
