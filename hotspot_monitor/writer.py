@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -24,7 +25,7 @@ from typing import Iterable, Optional
 
 from .logutil import RateLimitedLog
 from .sample import Sample
-from .stores.base import MetricStore, StoreError
+from .stores.base import MetricStore, StoreError, StoreRejected
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +59,23 @@ class SampleWriter:
         self._errors = RateLimitedLog(log, interval_s=30.0)
         self.written = 0
         self.failures = 0
+        self.rejected = 0
         self.store_ok = True
         self.last_error: Optional[str] = None
 
     # -- producer side ---------------------------------------------------
     def submit(self, samples: Iterable[Sample], done: Optional[threading.Event] = None) -> None:
         """Queue samples; ``done`` is set once they are durable (store or spool)."""
+        if done is not None and not self.store_ok:
+            # the store is down: straight to the spool, without waking the
+            # writer for another attempt (and another timeout) per batch
+            samples = list(samples)
+            try:
+                self._spool(samples)
+                done.set()
+                return
+            except OSError:
+                pass  # keep them in memory below
         with self._lock:
             before = len(self._pending)
             self._pending.extend(samples)
@@ -100,7 +112,11 @@ class SampleWriter:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout_s + self.max_backoff_s)
-        self._drain_once(deadline=time.monotonic() + timeout_s)
+        if self._thread is None or not self._thread.is_alive():
+            try:
+                self._drain_once(deadline=time.monotonic() + timeout_s)
+            except Exception:
+                log.exception("sample writer: final flush failed")
         with self._lock:
             rest = list(self._pending)
             self._pending.clear()
@@ -117,23 +133,39 @@ class SampleWriter:
             self._wake.clear()
             if self._stopping.is_set():
                 break
-            ok = self._drain_once(deadline=time.monotonic() + 60)
+            try:
+                ok = self._drain_once(deadline=time.monotonic() + 60)
+            except Exception:  # never die silently: the samples stay buffered
+                log.exception("sample writer: unexpected error; retrying")
+                ok = False
             backoff = self.flush_interval_s if ok else min(max(backoff * 2, 1.0), self.max_backoff_s)
 
     def _drain_once(self, deadline: float) -> bool:
-        """Write spooled files, then pending samples; False when the store failed."""
+        """Write spooled files, then pending samples; False when the store failed.
+
+        ``StoreRejected`` (samples the store refuses for good) sets the batch
+        aside in ``rejected-*.jsonl`` and goes on; any other failure keeps
+        the samples for the next attempt.
+        """
         try:
             for path in sorted(self.spool_dir.glob("spool-*.jsonl")):
-                self._write(self._read_spool(path))
+                try:
+                    batch = self._read_spool(path)
+                except (OSError, ValueError, KeyError, TypeError) as e:
+                    bad = path.with_name("bad-" + path.name)
+                    path.rename(bad)
+                    log.error("unreadable spool file moved to %s: %s", bad, type(e).__name__)
+                    continue
+                self._write_or_reject(batch)
                 path.unlink()
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline and not (self._stopping.is_set() and self._thread_is_me()):
                 with self._lock:
                     if not self._pending:
                         break
                     batch = [self._pending.popleft() for _ in range(min(self.batch_size, len(self._pending)))]
                     self._inflight = len(batch)
                 try:
-                    self._write(batch)
+                    self._write_or_reject(batch)
                 except BaseException:
                     with self._lock:
                         self._pending.extendleft(reversed(batch))
@@ -142,25 +174,43 @@ class SampleWriter:
                 with self._lock:
                     self._inflight = 0
                 self._settle()
-        except StoreError as e:
+        except (StoreError, OSError, sqlite3.Error) as e:
             self.failures += 1
             self.store_ok = False
-            self.last_error = str(e)
-            self._errors.warning("store write failed (buffering %d samples): %s", len(self._pending), e)
-            with self._lock:
-                # spill when memory is full, or when someone waits for durability
-                spill_now = len(self._pending) > self.max_buffer or bool(self._waiters)
-                spill = list(self._pending) if spill_now else []
-                if spill_now:
-                    self._pending.clear()
-            if spill:
-                self._spool(spill)
-                self._settle()
+            self.last_error = str(e) if isinstance(e, StoreError) else type(e).__name__
+            self._errors.warning("store write failed (buffering %d samples): %s", len(self._pending),
+                                 self.last_error)
+            self._spill_if_needed()
             return False
         if not self.store_ok:
             log.info("store is back; buffered samples written")
         self.store_ok = True
         return True
+
+    def _thread_is_me(self) -> bool:
+        return threading.current_thread() is self._thread
+
+    def _spill_if_needed(self) -> None:
+        """Spool pending samples when memory is full or someone waits for durability."""
+        with self._lock:
+            if not (len(self._pending) > self.max_buffer or self._waiters):
+                return
+            spill = list(self._pending)
+        self._spool(spill)  # may raise OSError: then the samples stay in memory
+        with self._lock:
+            for _ in range(len(spill)):
+                self._pending.popleft()
+        self._settle()
+
+    def _write_or_reject(self, batch: list[Sample]) -> None:
+        try:
+            self._write(batch)
+        except StoreRejected as e:
+            path = self.spool_dir / f"rejected-{time.time_ns():020d}.jsonl"
+            self._spool(batch, path)
+            self.rejected += len(batch)
+            self._errors.warning("store refused samples for good; the batch is set aside in %s: %s",
+                                 path, e)
 
     def _write(self, batch: list[Sample]) -> None:
         if batch:
@@ -169,8 +219,9 @@ class SampleWriter:
             self.written += len(batch)
 
     # -- spool files -----------------------------------------------------
-    def _spool(self, samples: list[Sample]) -> None:
-        path = self.spool_dir / f"spool-{time.time_ns():020d}.jsonl"
+    def _spool(self, samples: list[Sample], path: Optional[Path] = None) -> None:
+        """Write samples to a new file, fsync'ed with its directory entry."""
+        path = path or self.spool_dir / f"spool-{time.time_ns():020d}.jsonl"
         tmp = path.with_suffix(".tmp")
         with open(tmp, "w", encoding="utf-8") as f:
             for s in samples:
@@ -179,6 +230,11 @@ class SampleWriter:
             f.flush()
             os.fsync(f.fileno())
         tmp.rename(path)
+        fd = os.open(self.spool_dir, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     @staticmethod
     def _read_spool(path: Path) -> list[Sample]:

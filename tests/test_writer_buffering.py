@@ -113,3 +113,26 @@ def test_durable_event_is_set_after_store_write_or_spool_fsync(influxd, influx_d
     wait_until(lambda: w.pending == 0 and w.store_ok, timeout=30, what="spool replay")
     w.stop()
     assert stored_sum(influxd, influx_db) == (15, sum(1000 + i for i in range(15)))
+
+
+def test_samples_refused_for_good_are_set_aside_and_never_block_the_rest(tmp_path):
+    from hotspot_monitor.stores.sqlite import SqliteStore
+    store = SqliteStore(tmp_path / "m.sqlite")
+    w = SampleWriter(store, spool_dir=tmp_path / "spool", flush_interval_s=0.05)
+    w.start()
+    ok = Sample("ap_status", {"site": "s", "ap": "a"}, {"up": 1, "response_ms": 2.5}, T0)
+    w.submit([ok])
+    wait_until(lambda: w.written == 1, what="first sample")
+    # response_ms as an int: a field type conflict, refused by the store for good
+    bad = Sample("ap_status", {"site": "s", "ap": "a"}, {"up": 1, "response_ms": 3}, T0 + timedelta(seconds=60))
+    w.submit([bad])
+    wait_until(lambda: w.rejected == 1, what="the conflict to be set aside")
+    later = [traffic(i) for i in range(5)]
+    w.submit(later)
+    wait_until(lambda: w.written >= 6 and not w._pending, what="later samples written")
+    w.stop()
+    (rejected,) = (tmp_path / "spool").glob("rejected-*.jsonl")
+    assert [Sample.from_json(x) for x in rejected.read_text().splitlines()] == [bad]
+    assert not list((tmp_path / "spool").glob("spool-*"))
+    got = {s.tags["ap"]: s for s in store.latest("ap_traffic")}
+    assert len(got) == 5

@@ -27,6 +27,11 @@ class StoreError(Exception):
     """A store failed; the message names the store and the cause, never a secret."""
 
 
+class StoreRejected(StoreError):
+    """The store refused some samples for good (a field type conflict, a bad
+    request): sending them again cannot help. The rest of the batch was written."""
+
+
 class StoreUnavailable(StoreError):
     """The store cannot be reached now (refused, timeout, 5xx): worth retrying."""
 

@@ -26,7 +26,7 @@ import urllib3
 from ..config.models import InfluxSettings
 from ..sample import FieldValue, Sample, from_us
 from . import influxql
-from .base import Aggregate, Bucket, MetricStore, Series, StoreError, StoreUnavailable
+from .base import StoreRejected, Aggregate, Bucket, MetricStore, Series, StoreError, StoreUnavailable
 from .lineprotocol import Serializer
 
 log = logging.getLogger(__name__)
@@ -160,7 +160,7 @@ class InfluxStore(MetricStore):
                     self._error = self._error or e
             except Exception as e:  # never let the sender die silently
                 with self._lock:
-                    self._error = self._error or StoreError(f"InfluxDB {self.url}: {e!r}")
+                    self._error = self._error or StoreError(self._scrub(f"InfluxDB {self.url}: {e!r}"))
             finally:
                 self._queue.task_done()
 
@@ -335,6 +335,8 @@ class InfluxStore(MetricStore):
         msg = f"InfluxDB {self.url}: {what} failed, HTTP {r.status}: {text}"
         if r.status >= 500 or r.status in (408, 429):
             return StoreUnavailable(self._scrub(msg))
+        if r.status == 400 and what == "write":
+            return StoreRejected(self._scrub(msg))  # e.g. a field type conflict: a partial write
         return StoreError(self._scrub(msg))
 
     def _scrub(self, msg: str) -> str:

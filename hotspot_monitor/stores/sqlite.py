@@ -28,7 +28,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 from zoneinfo import ZoneInfo
 
 from ..sample import FieldValue, Sample, from_us, to_us
-from .base import Aggregate, Bucket, MetricStore, Series, StoreError
+from .base import StoreRejected, Aggregate, Bucket, MetricStore, Series, StoreError
 from .buckets import final, local_day_grids, merge
 from .common import normalize
 
@@ -199,7 +199,7 @@ class SqliteStore(MetricStore):
             self._flush_locked(self._con())
             conflicts, self._conflicts = self._conflicts, []
         if conflicts:
-            raise StoreError(f"SQLite {self.path}: {len(conflicts)} sample(s) not written: "
+            raise StoreRejected(f"SQLite {self.path}: {len(conflicts)} sample(s) not written: "
                              f"{conflicts[0]}")
 
     def _flush_locked(self, con: sqlite3.Connection) -> None:
