@@ -184,7 +184,10 @@ class Service:
         assert self._queue is not None
         while True:
             samples, done = await self._queue.get()
-            self._ingest(samples, done)
+            try:
+                self._ingest(samples, done)
+            except Exception:  # one bad batch must not stop ingestion
+                log.exception("ingest failed for a batch of %d samples", len(samples))
 
     def _ingest(self, samples: list[Sample], done: Optional[threading.Event] = None) -> None:
         assert self.engine is not None and self.writer is not None
@@ -203,25 +206,33 @@ class Service:
                 await asyncio.wait_for(stop.wait(), self.housekeeping_s)
             except asyncio.TimeoutError:
                 pass
-            now = datetime.now(timezone.utc)
-            events: list[Sample] = []
-            if self.mqtt is not None:
-                for ap, seen in self.mqtt.stale_aps(now).items():
-                    if seen is not None:
-                        # the AP was last heard at `seen`: that is when it went quiet
-                        events += self.engine.mark_stale(ap, seen + timedelta(microseconds=1))
-            events += self.engine.tick(now)
-            if events:
-                self._ingest(events)
-            self.write_runtime(now)
+            try:
+                self._housekeep(datetime.now(timezone.utc))
+            except Exception:  # keep the session alive and state saved next time
+                log.exception("housekeeping failed")
 
-    def write_runtime(self, now: datetime) -> None:
+    def _housekeep(self, now: datetime) -> None:
+        assert self.engine is not None
+        events: list[Sample] = []
+        if self.mqtt is not None:
+            for ap, seen in self.mqtt.stale_aps(now).items():
+                if seen is not None:
+                    # the AP was last heard at `seen`: that is when it went quiet
+                    events += self.engine.mark_stale(ap, seen + timedelta(microseconds=1))
+        events += self.engine.tick(now)
+        if events:
+            self._ingest(events)
+        self.write_runtime(now)
+
+    def write_runtime(self, now: datetime, stopped: bool = False) -> None:
         """A small JSON file with the collectors' health, for ``status``."""
         d: dict[str, Any] = {
             "pid": os.getpid(),
             "updated": now.isoformat(),
             "started": self.started_at.isoformat() if self.started_at else None,
-            "writer": {"written": self.writer.written, "pending": len(self.writer._pending),
+            "stopped": stopped,
+            "writer": {"written": self.writer.written, "pending": self.writer.pending,
+                       "rejected": self.writer.rejected,
                        "store_ok": self.writer.store_ok, "last_error": self.writer.last_error},
             "engine": dict(self.engine.stats),
         }
@@ -259,8 +270,8 @@ class Service:
         await asyncio.gather(*tasks, return_exceptions=True)
         now = datetime.now(timezone.utc)
         self.engine.stop(now)
-        self.write_runtime(now)
         await asyncio.to_thread(self.writer.stop)
+        self.write_runtime(now, stopped=True)
         self._save_counters()  # after the writer: every Sample computed from them is durable
         self.close()
         log.info("stopped in %.1fs", time.monotonic() - t0)

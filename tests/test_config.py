@@ -170,3 +170,15 @@ def test_v2c_without_any_community_is_an_error():
         parse_config(text, "y.yaml")
     assert [str(i) for i in e.value.issues] == [
         "y.yaml:9: aps[0].host: no SNMP community here nor in collector.snmp"]
+
+
+def test_wrong_shapes_are_errors_not_crashes():
+    text = ("collector: {shard: 3/2}\nsites:\n  - {id: [a], name: S, lat: 1, lon: 2}\n"
+            "aps:\n  - {id: x, site: [a]}\n")
+    with pytest.raises(ConfigError) as e:
+        parse_config(text, "w.yaml")
+    assert [str(i) for i in e.value.issues] == [
+        "w.yaml:1: collector.shard: shard must be i/n with n >= 1 and 0 <= i < n",
+        "w.yaml:3: sites[0].id: input should be a valid string",
+        "w.yaml:5: aps[0].site: input should be a valid string",
+    ]

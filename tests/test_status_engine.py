@@ -345,3 +345,13 @@ def test_mark_stale_is_idempotent_and_never_out_of_order() -> None:
     feed(eng, [st("p2", 1, 0, source="mqtt")])
     ev = eng.mark_stale("p2", at(0.000001))
     assert [(e.fields["state"], e.time) for e in ev] == [("down", at(0.000001))]
+
+
+def test_recovery_stamped_before_the_outage_start_never_gives_a_negative_outage() -> None:
+    eng = StatusEngine(make_cfg())
+    feed(eng, [st("p1", 1, 0), st("p1", 0, 60), st("p1", 0, 120)])
+    ev = eng.observe(st("p1", 0, 180))  # third failure: down from 60
+    assert [(e.fields["state"], e.time) for e in ev] == [("down", at(60))]
+    # MQTT telemetry with a device clock behind: "up" stamped at 30 < 60
+    ev = eng.observe(st("p1", 1, 30, source="mqtt"))
+    assert [(e.fields["state"], e.fields["down_s"], e.time) for e in ev] == [("up", 0, at(60))]

@@ -125,8 +125,11 @@ def render(data: dict[str, Any], tz) -> str:
     out.append("")
     svc = data["service"]
     if svc:
-        out.append(f"service pid {svc.get('pid')}, last update {local(svc.get('updated'))} "
-                   f"({tz}); store {'ok' if svc.get('writer', {}).get('store_ok') else 'DOWN, buffering'}")
+        w = svc.get("writer", {})
+        state = "stopped" if svc.get("stopped") else f"pid {svc.get('pid')}"
+        store = "ok" if w.get("store_ok") else "DOWN, buffering"
+        out.append(f"service {state}, last update {local(svc.get('updated'))} ({tz}); store {store}; "
+                   f"{w.get('pending', 0)} samples waiting, {w.get('rejected', 0)} refused by the store")
     else:
         out.append("service: no runtime file (not started here?)")
     if data["mqtt_unknown_aps"]:

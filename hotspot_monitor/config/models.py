@@ -52,7 +52,7 @@ class StoreSettings(Strict):
 class StateSettings(Strict):
     """Outage log, alerts and other state (SQLAlchemy URL), and the service's files."""
 
-    url: str = "sqlite:///var/state.sqlite"
+    url: str = Field("sqlite:///var/state.sqlite", repr=False)  # may hold a password
     dir: str = Field("var", description="spool, dead letters and runtime status file")
 
 
@@ -137,7 +137,16 @@ class CollectorSettings(Strict):
     down_after: int = Field(3, ge=1, description="failed polls before an AP is down")
     flap_transitions: int = Field(6, ge=2)
     flap_window_s: float = Field(3600.0, gt=0)
-    shard: Optional[str] = Field(None, pattern=r"^\d+/\d+$")
+    shard: Optional[str] = Field(None, pattern=r"^\d+/\d+$", description="i/n, 0 <= i < n")
+
+    @field_validator("shard")
+    @classmethod
+    def _shard(cls, v: Optional[str]) -> Optional[str]:
+        if v is not None:
+            i, n = (int(x) for x in v.split("/"))
+            if n < 1 or not 0 <= i < n:
+                raise ValueError("shard must be i/n with n >= 1 and 0 <= i < n")
+        return v
     snmp: SnmpCredentials = SnmpCredentials()
 
 
@@ -289,7 +298,11 @@ def semantic_errors(data: dict) -> list[tuple[tuple, str]]:
         items = data.get(kind)
         if not isinstance(items, list):
             return []
-        return [(i, it) for i, it in enumerate(items) if isinstance(it, dict)]
+        # values of the wrong type (a list where an id belongs) are pydantic's to
+        # report; here they are left out, so the checks below can hash them
+        return [(i, {k: v for k, v in it.items() if isinstance(v, (str, int, float, bool, dict))
+                     or v is None})
+                for i, it in enumerate(items) if isinstance(it, dict)]
 
     def ids(kind: str) -> set:
         seen: set = set()

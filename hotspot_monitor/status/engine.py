@@ -386,6 +386,10 @@ class StatusEngine:
 
     def _to_up(self, tr: ApTrack, source: str, t: datetime) -> list[Sample]:
         was, closing, down_since = tr.state, tr.open_outage_id, tr.since
+        if down_since is not None and t < down_since:
+            # a good sign stamped before the outage began (another source's
+            # clock a little behind): the outage ends when it began, never before
+            t = down_since
         if was == UNKNOWN:
             tr.state, tr.since, tr.reason = UP, t, None  # first sight: no event
             return []
