@@ -60,6 +60,7 @@ class MqttCollector:
         self.sink_errors = 0
         self._rl = RateLimitedLog(log, interval_s=60.0)
         self.unacked = 0
+        self.counters_unsafe = False  # baselines ahead of what was delivered
 
     def start(self) -> None:
         self.started_at = datetime.now(timezone.utc)
@@ -72,6 +73,8 @@ class MqttCollector:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                self.counters_unsafe = True  # still handling: baselines may move on
         self.transport.stop()
 
     def wait_connected(self, timeout: float) -> bool:
@@ -109,7 +112,11 @@ class MqttCollector:
             for item in batch:
                 samples.extend(self.handler.handle(item.topic, item.payload, item.received))
             if samples and not self._deliver(samples):
-                return  # stopping with an undelivered batch: leave it unacknowledged
+                # stopping with an undelivered batch: leave it unacknowledged. Its
+                # readings already moved the counter baselines, so these must not
+                # be carried over a restart (the broker redelivers the batch).
+                self.counters_unsafe = True
+                return
             for item in batch:
                 if not self.transport.ack(item):
                     self.unacked += 1

@@ -82,7 +82,8 @@ def write_config(cfg: Config, path: Path) -> None:
         return v
 
     data = plain(cfg.model_dump())
-    data.get("store", {}).pop("influxdb", None)  # the demo's store is SQLite: no InfluxDB secrets
+    if data.get("store", {}).get("kind") == "sqlite":
+        data["store"].pop("influxdb", None)  # unused: keep its secrets out of the file
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)  # also when the file existed with a wider mode
     with os.fdopen(fd, "w", encoding="utf-8") as f:
