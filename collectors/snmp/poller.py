@@ -88,6 +88,12 @@ class _Plan:
                          if c.fallback_for}
 
 
+def _pct_safe(text: str) -> str:
+    """The label goes into a log template (one rate limit per device): a '%'
+    in it (an IPv6 zone id such as fe80::1%eth0) must not read as a directive."""
+    return text.replace("%", "%%")
+
+
 class SnmpCollector:
     def __init__(self, config: Config, *, on_samples: Optional[Callable[[list[Sample]], None]] = None,
                  profiles: Optional[dict[str, Profile]] = None):
@@ -154,7 +160,7 @@ class SnmpCollector:
     def _bad(self, dev: Device, what: str, reason: str) -> None:
         """Count a bad answer by reason; log at most once a minute per device."""
         self.stats[f"bad.{reason}"] += 1
-        self._rlog.warning(f"snmp {dev.label}: bad answer %s: %s", what, reason)
+        self._rlog.warning(f"snmp {_pct_safe(dev.label)}: bad answer %s: %s", what, reason)
 
     async def poll_device(self, device_id: str) -> PollResult:
         """One coordinated poll of one device; never raises for SNMP trouble."""
@@ -170,11 +176,11 @@ class SnmpCollector:
             except SnmpFailure as e:
                 res.reason, res.error = e.reason, str(e)
                 self.stats[e.reason] += 1
-                self._rlog.warning(f"snmp {dev.label} down: %s", e.reason)
+                self._rlog.warning(f"snmp {_pct_safe(dev.label)} down: %s", e.reason)
             except (OSError, asyncio.TimeoutError, PySnmpError) as e:  # DNS, socket, transport
                 res.reason, res.error = "snmp_error", f"{dev.label}: {type(e).__name__}: {e}"
                 self.stats["snmp_error"] += 1
-                self._rlog.warning(f"snmp {dev.label} down: %s", type(e).__name__)
+                self._rlog.warning(f"snmp {_pct_safe(dev.label)} down: %s", type(e).__name__)
             except Exception as e:  # a bug or a pysnmp surprise: one device, not the collector
                 res.reason, res.error = "snmp_error", f"{dev.label}: {type(e).__name__}"
                 self.stats["snmp_error"] += 1

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
+import os
 import socket
 from dataclasses import dataclass
 from typing import Sequence
@@ -96,7 +98,13 @@ def _cred_key(c: SnmpCredentials) -> str:
              c.community.get_secret_value() if c.community else "",
              c.auth_key.get_secret_value() if c.auth_key else "",
              c.priv_key.get_secret_value() if c.priv_key else ""]
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+    # keyed with a per-process secret: the digest can be used as a pysnmp
+    # index (which pysnmp may log) without allowing a dictionary attack on
+    # low-entropy communities
+    return hmac.new(_CRED_KEY_SECRET, "\0".join(parts).encode(), hashlib.sha256).hexdigest()[:16]
+
+
+_CRED_KEY_SECRET = os.urandom(32)
 
 
 class Engines:

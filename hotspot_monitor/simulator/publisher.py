@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import threading
 from typing import TYPE_CHECKING, Optional
 
 import paho.mqtt.client as mqtt
@@ -70,13 +71,15 @@ class _ApClient:
         if c is None:
             return
         sock = c.socket()
-        c.loop_stop()
         if sock is not None:
             try:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
             sock.close()
+        # joining paho's thread can take a second (its select timeout): never on
+        # the simulator's event loop, where it would stall every SNMP agent
+        threading.Thread(target=c.loop_stop, name="mqtt-drop", daemon=True).start()
 
     def close(self) -> None:
         """Clean stop (simulator shut down): publish offline, then disconnect."""
