@@ -1,8 +1,8 @@
 """`hotspot-monitor` command line: one sub-command per module in ``commands/``.
 
-Each command module exposes ``configure(parser)`` and ``main(args) -> int``;
-modules are imported only when their command runs, so ``check-config`` stays
-fast and does not need the SNMP or MQTT stacks.
+Each command module exposes ``configure(parser)`` and ``main(args) -> int``.
+The command modules import the heavy stacks (pysnmp, paho, the simulator)
+inside ``main``, so building the parser stays cheap.
 """
 from __future__ import annotations
 
