@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timezone
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -110,17 +111,29 @@ class Run:
             assert rc == 0, self.log.read_text()[-3000:]
 
 
-def test_outage_recovery_power_cut_and_restart(mosquitto, tmp_path):
-    inv = parse_config(INVENTORY.replace("{mqtt_port}", str(mosquitto.port)), "e2e.yaml")
-    sim = Simulator(inv, seed=7, addressing="ports", rates=Rates(reboot=0, outage=0, power_cut=0))
+@contextmanager
+def fleet_and_service(inventory_text: str, seed: int, base: Path):
+    """The simulated fleet (no planned events) and `run` on its config; both stopped after."""
+    sim = Simulator(parse_config(inventory_text, "e2e.yaml"), seed=seed, addressing="ports",
+                    rates=Rates(reboot=0, outage=0, power_cut=0))
     bg = BackgroundSimulator(sim)
     bg.start()
     service = None
     try:
         cfg = sim.collector_config()
-        cfg_path = tmp_path / "config.yaml"
+        cfg_path = base / "config.yaml"
         write_config(cfg, cfg_path)
-        service = Run(cfg_path, tmp_path).start()
+        service = Run(cfg_path, base).start()
+        yield sim, bg, cfg, service
+    finally:
+        if service is not None:
+            service.stop()
+        bg.stop()
+
+
+def test_outage_recovery_power_cut_and_restart(mosquitto, tmp_path):
+    with fleet_and_service(INVENTORY.replace("{mqtt_port}", str(mosquitto.port)), 7, tmp_path) as (
+            sim, bg, cfg, service):
 
         def status():
             d = collect(cfg, tmp_path)
@@ -172,7 +185,7 @@ def test_outage_recovery_power_cut_and_restart(mosquitto, tmp_path):
         n_outages = len(collect(cfg, tmp_path, recent=100)["recent_outages"])
         service.stop()
         time.sleep(DOWN_AFTER * INTERVAL + 1)  # longer than the down threshold
-        service = Run(cfg_path, tmp_path).start()
+        service.start()  # the same service, started again on the same state
         t_restart = time.time()
 
         def seen_after_restart():
@@ -199,10 +212,6 @@ def test_outage_recovery_power_cut_and_restart(mosquitto, tmp_path):
         log_text = (tmp_path / "service.log").read_text()
         for secret in (COMMUNITY, AUTH_KEY, PRIV_KEY):
             assert secret not in log_text
-    finally:
-        if service is not None:
-            service.stop()
-        bg.stop()
 
 
 def test_service_on_influxdb_with_an_mqtt_only_ap(mosquitto, influxd_auth, tmp_path, monkeypatch):
@@ -215,16 +224,7 @@ def test_service_on_influxdb_with_an_mqtt_only_ap(mosquitto, influxd_auth, tmp_p
         "  - {id: c-1, site: taman-a, mqtt_id: c-1}\n"
         f"store:\n  kind: influxdb\n  influxdb:\n    url: {influxd_auth.url}\n"
         f"    database: {db}\n    username: {ADMIN_USER}\n    password: ${{HM_INFLUX_PW}}\n")
-    inv = parse_config(text, "e2e-influx.yaml")
-    sim = Simulator(inv, seed=11, addressing="ports", rates=Rates(reboot=0, outage=0, power_cut=0))
-    bg = BackgroundSimulator(sim)
-    bg.start()
-    service = None
-    try:
-        cfg = sim.collector_config()
-        cfg_path = tmp_path / "config.yaml"
-        write_config(cfg, cfg_path)
-        service = Run(cfg_path, tmp_path).start()
+    with fleet_and_service(text, 11, tmp_path) as (sim, bg, cfg, service):
 
         def clients():
             d = collect(cfg, tmp_path)
@@ -252,7 +252,3 @@ def test_service_on_influxdb_with_an_mqtt_only_ap(mosquitto, influxd_auth, tmp_p
         service.stop()
         log_text = (tmp_path / "service.log").read_text()
         assert ADMIN_PASSWORD not in log_text and COMMUNITY not in log_text
-    finally:
-        if service is not None:
-            service.stop()
-        bg.stop()
