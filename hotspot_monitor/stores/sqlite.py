@@ -28,7 +28,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 from zoneinfo import ZoneInfo
 
 from ..sample import FieldValue, Sample, from_us, to_us
-from .base import StoreRejected, Aggregate, Bucket, MetricStore, Series, StoreError
+from .base import StoreRejected, Aggregate, Bucket, MetricStore, Series, StoreError, StoreUnavailable
 from .buckets import final, local_day_grids, merge
 from .common import normalize
 
@@ -101,7 +101,13 @@ class SqliteStore(MetricStore):
         except sqlite3.Error as e:
             raise StoreError(f"SQLite {self.path}: cannot create schema: {e}") from None
         self._load_series(con)
+        self._load_types(con)
+
+    def _load_types(self, con: sqlite3.Connection) -> None:
+        self._types.clear()
         for m, f, t in con.execute("SELECT measurement, field, type FROM fields"):
+            self._types[m][f] = t
+        for m, f, t in self._new_types:  # registered, not flushed yet
             self._types[m][f] = t
 
     # ---------------------------------------------------------------- plumbing
@@ -150,49 +156,69 @@ class SqliteStore(MetricStore):
     def write(self, samples: Iterable[Sample]) -> None:
         with self._write_lock:
             con = self._con()
-            rows, dirty, types = self._rows, self._dirty, self._types
-            ids, latest, fast_ids = self._series_ids, self._latest, self._fast_ids
-            last_t, last_us = None, 0
-            for s in samples:
-                s = normalize(s)
-                if s is None:
-                    continue
-                m = s.measurement
-                mt = types[m]
-                bad = None
-                for f, v in s.fields.items():
-                    t = _TYPES[type(v)] if type(v) in _TYPES else _type_of(v)
-                    known = mt.get(f)
-                    if known is None:
-                        mt[f] = t
-                        self._new_types.append((m, f, t))
-                    elif known != t:
-                        bad = f"field type conflict: {m}.{f} is {known}, got {t}"
-                if bad:
-                    self._conflicts.append(bad)
-                    continue
-                raw_key = (m, tuple(s.tags.items()))  # as given: no sort on the hot path
-                sid = fast_ids.get(raw_key)
+            n_rows, n_types = len(self._rows), len(self._new_types)
+            try:
+                self._write_locked(con, samples)
+            except sqlite3.Error as e:
+                # e.g. "database is locked" while another process writes: undo this
+                # call completely (rows, new series ids) so a retry starts clean
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+                del self._rows[n_rows:]
+                del self._new_types[n_types:]
+                self._series_ids.clear()
+                self._series.clear()
+                self._fast_ids.clear()
+                self._max_series = 0
+                self._latest.clear()
+                self._load_series(con)
+                self._load_types(con)
+                raise StoreUnavailable(f"SQLite {self.path}: write failed: {e}") from None
+
+    def _write_locked(self, con: sqlite3.Connection, samples: Iterable[Sample]) -> None:
+        rows, dirty, types = self._rows, self._dirty, self._types
+        ids, latest, fast_ids = self._series_ids, self._latest, self._fast_ids
+        last_t, last_us = None, 0
+        for s in samples:
+            s = normalize(s)
+            if s is None:
+                continue
+            m = s.measurement
+            mt = types[m]
+            bad = None
+            for f, v in s.fields.items():
+                t = _TYPES[type(v)] if type(v) in _TYPES else _type_of(v)
+                known = mt.get(f)
+                if known is None:
+                    mt[f] = t
+                    self._new_types.append((m, f, t))
+                elif known != t:
+                    bad = f"field type conflict: {m}.{f} is {known}, got {t}"
+            if bad:
+                self._conflicts.append(bad)
+                continue
+            raw_key = (m, tuple(s.tags.items()))  # as given: no sort on the hot path
+            sid = fast_ids.get(raw_key)
+            if sid is None:
+                sid = ids.get((m, tuple(sorted(s.tags.items()))))
                 if sid is None:
-                    sid = ids.get((m, tuple(sorted(s.tags.items()))))
-                    if sid is None:
-                        sid = self._series_id(con, m, s.tags)
-                    if len(fast_ids) > 200_000:
-                        fast_ids.clear()
-                    fast_ids[raw_key] = sid
-                if s.time is not last_t:  # a poll round shares one datetime object
-                    last_t, last_us = s.time, to_us(s.time)
-                us = last_us
-                text = _dumps(s.fields)
-                rows.append((sid, us, text))
-                dirty.add((sid, us - us % HOUR))
-                c = latest.get(sid)
-                if c is None or us > c[0]:
-                    latest[sid] = (us, text, s)
-            if con.in_transaction:
-                con.execute("COMMIT")
-            if len(rows) >= BATCH:
-                self._flush_locked(con)
+                    sid = self._series_id(con, m, s.tags)
+                if len(fast_ids) > 200_000:
+                    fast_ids.clear()
+                fast_ids[raw_key] = sid
+            if s.time is not last_t:  # a poll round shares one datetime object
+                last_t, last_us = s.time, to_us(s.time)
+            us = last_us
+            text = _dumps(s.fields)
+            rows.append((sid, us, text))
+            dirty.add((sid, us - us % HOUR))
+            c = latest.get(sid)
+            if c is None or us > c[0]:
+                latest[sid] = (us, text, s)
+        if con.in_transaction:
+            con.execute("COMMIT")
+        if len(rows) >= BATCH:
+            self._flush_locked(con)
 
     def flush(self) -> None:
         with self._write_lock:
