@@ -38,6 +38,15 @@ class Delta:
     kind: str  # "normal", "wrap", "reset", "clock_back", "gap"
 
 
+def interval_fields(direction: str, delta: Delta) -> dict:
+    """``ap_traffic`` fields of one direction (``rx``/``tx``): bytes, and bits/s
+    when the interval has a usable length."""
+    out: dict = {f"{direction}_bytes": delta.bytes}
+    if delta.bps is not None:
+        out[f"{direction}_bps"] = float(delta.bps)
+    return out
+
+
 @dataclass(slots=True)
 class _State:
     value: int

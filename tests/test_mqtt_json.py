@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from collectors.mqtt import MqttCollector
@@ -16,6 +17,18 @@ def _tel(ts: float, **kw) -> bytes:
     return encode_telemetry(TelemetryV1(ts=ts, **kw))
 
 
+@contextmanager
+def running_collector(cfg, sink, dead_letters):
+    """A started, connected collector, stopped afterwards."""
+    c = MqttCollector(cfg, on_samples=sink, dead_letter_path=dead_letters)
+    c.start()
+    try:
+        assert c.wait_connected(10)
+        yield c
+    finally:
+        c.stop()
+
+
 def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, timezone.utc)
 
@@ -24,10 +37,7 @@ def test_json_round_trip_exact(mosquitto, mqtt_prefix, tmp_path):
     cfg = mqtt_config(mosquitto.port, mqtt_prefix)
     sink = SampleSink()
     dl = tmp_path / "dead.jsonl"
-    c = MqttCollector(cfg, on_samples=sink, dead_letter_path=dl)
-    c.start()
-    try:
-        assert c.wait_connected(10)
+    with running_collector(cfg, sink, dl) as c:
         T0 = float(int(time.time()) - 3000) + 0.25
         top = telemetry_topic(mqtt_prefix, "balekambang", "ap-bk-1")  # by mqtt_id
         m1 = _tel(T0, uptime_s=1000, clients={"2.4GHz": 3, "5GHz": 7},
@@ -84,18 +94,13 @@ def test_json_round_trip_exact(mosquitto, mqtt_prefix, tmp_path):
         assert stats.get("rejected", 0) == 0
         assert stats["received"] == 6
         assert stats["unacked"] == 0
-    finally:
-        c.stop()
 
 
 def test_bad_input_counted_dead_lettered_and_not_blocking(mosquitto, mqtt_prefix, tmp_path):
     cfg = mqtt_config(mosquitto.port, mqtt_prefix)
     sink = SampleSink()
     dl = tmp_path / "dead.jsonl"
-    c = MqttCollector(cfg, on_samples=sink, dead_letter_path=dl)
-    c.start()
-    try:
-        assert c.wait_connected(10)
+    with running_collector(cfg, sink, dl) as c:
         p = publisher(mosquitto.port)
         now = float(int(time.time()))
         top = telemetry_topic(mqtt_prefix, "pasar-gede", "pg1-host")
@@ -120,8 +125,6 @@ def test_bad_input_counted_dead_lettered_and_not_blocking(mosquitto, mqtt_prefix
                                                "out_of_range", "out_of_range", "malformed"]
         assert base64.b64decode(lines[0]["payload_b64"]) == b"\xff\xfe not json"
         assert lines[0]["topic"] == top
-    finally:
-        c.stop()
 
 
 def test_presence_and_last_will(mosquitto, mqtt_prefix, tmp_path):

@@ -35,7 +35,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from collectors.counters import CounterTracker
+from collectors.counters import CounterTracker, interval_fields
 from hotspot_monitor.sample import Sample
 
 from ..topics import Route
@@ -180,9 +180,7 @@ class CollectdParser:
             for d, value in zip(("rx", "tx"), values):
                 delta = self.counters.update(("collectd", route.ap, iface, d), value, ts, bits=64)
                 if delta is not None:
-                    fields[f"{d}_bytes"] = delta.bytes
-                    if delta.bps is not None:
-                        fields[f"{d}_bps"] = float(delta.bps)
+                    fields.update(interval_fields(d, delta))
         if fields:
             res.samples.append(Sample("ap_traffic", {**tags, "iface": iface}, fields, when))
 

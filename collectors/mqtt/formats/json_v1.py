@@ -17,7 +17,7 @@ from collections import deque
 
 from pydantic import ValidationError
 
-from collectors.counters import CounterTracker
+from collectors.counters import CounterTracker, interval_fields
 from hotspot_monitor.sample import Sample
 
 from ..telemetry import decode_telemetry
@@ -87,9 +87,7 @@ class JsonV1Parser:
                 delta = self.counters.update(("mqtt", route.ap, name, d), value, now_s,
                                              bits=c.bits, uptime_s=t.uptime_s)
                 if delta is not None:
-                    fields[f"{d}_bytes"] = delta.bytes
-                    if delta.bps is not None:
-                        fields[f"{d}_bps"] = float(delta.bps)
+                    fields.update(interval_fields(d, delta))
             if fields:
                 res.samples.append(Sample("ap_traffic", {**tags, "iface": name}, fields, when))
 
