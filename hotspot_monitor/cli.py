@@ -21,6 +21,9 @@ COMMANDS = {
     "simulate": ("simulate", "the fleet simulator alone (SNMP agents + MQTT publishers)"),
     "status": ("status", "table of APs and sites: state, since, last seen, clients"),
     "import": ("import_data", "JSON-lines Samples (as poll --json prints) through the live data path"),
+    "alerts": ("alerts", "alerts firing, pending and recently resolved; acknowledge one"),
+    "silence": ("silence", "add, list or expire silences and maintenance windows"),
+    "notify-test": ("notify_test", "send a test message through one alert channel now"),
 }
 
 

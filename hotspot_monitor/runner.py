@@ -60,6 +60,7 @@ class Service:
     writer: Optional[SampleWriter] = None
     snmp: Any = None
     mqtt: Any = None
+    alerting: Any = None
     started_at: Optional[datetime] = None
     _queue: Optional[asyncio.Queue] = None
 
@@ -104,6 +105,19 @@ class Service:
             dead = ServicePaths(self.base_dir).state_dir(self.cfg) / "mqtt-dead-letters.jsonl"
             self.mqtt = MqttCollector(self.cfg, on_samples=from_thread, dead_letter_path=dead)
         self._restore_counters()
+
+    def _start_alerting(self) -> None:
+        """Rules, lifecycle and delivery (hotspot_monitor/alerts): evaluated on the loop,
+        stored and sent from worker threads."""
+        from .alerts.service import AlertingService, HealthTracker
+
+        assert self.states is not None and self.store is not None and self.engine is not None
+        tracker = HealthTracker(self.started_at or datetime.now(timezone.utc), self.snmp is not None,
+                                self.cfg.collector.interval_s)
+        self.alerting = AlertingService(
+            self.cfg, self.states, self.store, self.engine,
+            lambda: tracker.snapshot(datetime.now(timezone.utc), self.snmp, self.writer))
+        self.alerting.start()
 
     def _trackers(self) -> dict[str, Any]:
         out = {}
@@ -160,6 +174,9 @@ class Service:
                  asyncio.create_task(self._housekeeping(stop), name="housekeeping")]
         if self.snmp is not None:
             tasks.append(asyncio.create_task(self.snmp.run(stop), name="snmp"))
+        if self.cfg.alerts.enabled:
+            self._start_alerting()
+            tasks.append(asyncio.create_task(self.alerting.run(stop), name="alerting"))
         try:
             await stop.wait()
         finally:
@@ -221,6 +238,8 @@ class Service:
                        "store_ok": self.writer.store_ok, "last_error": self.writer.last_error},
             "engine": dict(self.engine.stats),
         }
+        if self.alerting is not None:
+            d["alerts"] = _jsonable(self.alerting.stats)
         if self.snmp is not None:
             d["snmp"] = _jsonable(getattr(self.snmp, "stats", {}))
             # devices, seconds, cpu_s, failures by reason, finished (None before the first round)
@@ -257,6 +276,8 @@ class Service:
         await asyncio.gather(*tasks, return_exceptions=True)
         now = datetime.now(timezone.utc)
         self.engine.stop(now)
+        if self.alerting is not None:
+            await asyncio.to_thread(self.alerting.stop)
         await asyncio.to_thread(self.writer.stop)
         self.write_runtime(now, stopped=True)
         self._save_counters()  # after the writer: every Sample computed from them is durable

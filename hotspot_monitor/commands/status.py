@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 from . import load_or_report
 from ..runner import ServicePaths
+from ..alerts.silences import SilenceStore
 from ..status.availability import availability_by_site
 from ..status.engine import StatusEngine
 from ..status.statestore import StateStore
@@ -34,7 +35,8 @@ def collect(cfg, base_dir: Path, recent: int = 10) -> dict[str, Any]:
         snap = StatusEngine(cfg, states).snapshot()
         open_outages = states.outages(open_only=True)
         closed = [o for o in states.outages(start=now - timedelta(days=31)) if o.end is not None]
-        month = availability_by_site(states, cfg, start=month_start, end=now)
+        planned = SilenceStore(states.engine, cfg, cfg.alerts).maintenance_windows(month_start, now)
+        month = availability_by_site(states, cfg, start=month_start, end=now, maintenance=planned)
     finally:
         states.close()
     clients: dict[str, int] = {}

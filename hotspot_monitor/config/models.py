@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from ..alerts.config import AlertsSettings, alerts_errors
+
 ID_RE = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HOURS_RE = re.compile(r"^\s*(\d{2}):(\d{2})\s*-\s*(\d{2}):(\d{2})\s*$")
@@ -264,6 +266,7 @@ class Config(Strict):
     sites: list[Site] = Field(default_factory=list)
     aps: list[AccessPoint] = Field(default_factory=list)
     controllers: list[Controller] = Field(default_factory=list)
+    alerts: AlertsSettings = AlertsSettings()
 
     @field_validator("timezone")
     @classmethod
@@ -342,6 +345,10 @@ def semantic_errors(data: dict) -> list[tuple[tuple, str]]:
             if ap["mqtt_id"] in mqtt_ids:
                 errs.append((("aps", i, "mqtt_id"), f"duplicate mqtt_id {ap['mqtt_id']!r}"))
             mqtt_ids.add(ap["mqtt_id"])
+    alerts = data.get("alerts")
+    if isinstance(alerts, dict):
+        errs += alerts_errors(alerts, site_ids, ap_ids, ctrl_ids,
+                              {it.get("district") for _, it in entries("sites")})
     collector = data.get("collector") if isinstance(data.get("collector"), dict) else {}
     default = collector.get("snmp") if isinstance(collector.get("snmp"), dict) else {}
     errs += _snmp_errors(("collector", "snmp"), default)

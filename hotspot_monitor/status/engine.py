@@ -145,6 +145,17 @@ class ApTrack:
         )
 
 
+@dataclass
+class ControllerTrack:
+    """A controller's own reachability: down after ``down_after`` failed polls,
+    from the first of them (for ``controller_down`` alerts)."""
+
+    up: Optional[bool] = None  # None until decided
+    since: Optional[datetime] = None
+    failures: int = 0
+    bad_since: Optional[datetime] = None
+
+
 @dataclass(frozen=True, slots=True)
 class ApRow:
     site: str
@@ -208,6 +219,7 @@ class StatusEngine:
         self._controller_aps = {c.id: [a.id for a in cfg.aps if a.controller == c.id and not a.host]
                                 for c in cfg.controllers}
         self._closed: dict[str, list[dict[str, Any]]] = {}  # finished stretches not yet stored
+        self._controllers: dict[str, ControllerTrack] = {}  # polled controllers (kept in memory)
         self._dirty: set[str] = set()
         self._session: Optional[int] = None
         if store is not None:
@@ -419,8 +431,17 @@ class StatusEngine:
         """A controller that cannot be polled leaves its APs unseen: not up, not
         down, but unmonitored from their last observation until they are seen again."""
         self.stats["controller_observed"] += 1
+        st = self._controllers.setdefault(controller, ControllerTrack())
         if ok:
+            if st.up is not True:
+                st.up, st.since = True, t
+            st.failures, st.bad_since = 0, None
             return
+        st.failures += 1
+        if st.bad_since is None:
+            st.bad_since = t
+        if st.up is not False and st.failures >= self.down_after:
+            st.up, st.since = False, st.bad_since
         self.stats["controller_unreachable"] += 1
         for ap in self._controller_aps[controller]:
             tr = self._aps[ap]
@@ -532,6 +553,14 @@ class StatusEngine:
     # -- output ---------------------------------------------------------------
     def ap(self, ap_id: str) -> ApTrack:
         return self._aps[ap_id]
+
+    def aps(self) -> list[ApTrack]:
+        """Every tracked AP of the inventory (the alert rules read them)."""
+        return list(self._aps.values())
+
+    def controller(self, controller_id: str) -> ControllerTrack:
+        """What the engine knows about a controller's reachability (undecided if never polled)."""
+        return self._controllers.get(controller_id, ControllerTrack())
 
     def snapshot(self) -> Snapshot:
         """Per-AP and per-site rows for the ``status`` command and the dashboard."""
