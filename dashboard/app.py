@@ -4,7 +4,7 @@ from __future__ import annotations
 import gzip
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -24,6 +24,7 @@ from .accounts import Accounts
 from .auth import login_manager
 from .cache import RefreshCache
 from .fleet import FleetData
+from .throttle import AddressThrottle
 
 log = logging.getLogger("dashboard")
 csrf = CSRFProtect()
@@ -40,6 +41,7 @@ class Dashboard:
     fleet: FleetData
     accounts: Accounts
     owns_stores: bool
+    throttle: AddressThrottle = field(default_factory=AddressThrottle)
 
     def close(self) -> None:
         self.fleet.book.stop()

@@ -17,7 +17,7 @@ class LoginForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    lang = SelectField(_l("Language"), choices=list(LOCALES.items()))
+    lang = SelectField(_l("Language"), choices=list(LOCALES))
     next = HiddenField()
 
 
@@ -38,11 +38,11 @@ class NoteForm(FlaskForm):
 class UserForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=MIN_PASSWORD, max=512)])
-    role = SelectField(_l("Role"), choices=[(r, r) for r in ROLES])
+    role = SelectField(_l("Role"), choices=list(ROLES))
     partner = StringField(_l("Partner id (partner role only)"), validators=[Length(max=64)])
 
 
 class TokenForm(FlaskForm):
     username = HiddenField(validators=[DataRequired()])
     name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=128)])
-    role = SelectField(_l("Role"), choices=[("", "—")] + [(r, r) for r in ROLES])
+    role = SelectField(_l("Role"), choices=["", *ROLES])

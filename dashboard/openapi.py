@@ -77,7 +77,8 @@ SCHEMAS: dict[str, Any] = {
     }),
     "Chart": obj({
         "id": STR, "title": STR, "unit": STR, "traces": arr(ref("Trace")), "threshold": nullable(NUM),
-        "threshold_label": nullable(STR), "y_range": nullable(arr(NUM)), "points": INT,
+        "threshold_label": nullable(STR), "y_range": nullable(arr(NUM)),
+        "x_type": {"type": "string", "enum": ["date", "category"]}, "points": INT,
     }),
 }
 SCHEMAS["SiteDetail"] = {"allOf": [ref("Site"), obj({

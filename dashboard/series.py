@@ -94,6 +94,7 @@ class Chart:
     threshold: Optional[float] = None
     threshold_label: Optional[str] = None
     y_range: Optional[list[float]] = None
+    x_type: str = "date"  # date | category
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -186,7 +187,8 @@ class ChartBuilder:
         return Chart("availability", _("Availability per day"), "%", [
             Trace(f.label.get(self.locale), [d.isoformat() for d, _t in days],
                   [None if t.pct is None else round(t.pct, 3) for _d, t in days], "bar", f.colour)],
-            threshold=self.cfg.web.sla_target_pct, threshold_label=_("SLA target"), y_range=[0, 100])
+            threshold=self.cfg.web.sla_target_pct, threshold_label=_("SLA target"), y_range=[0, 100],
+            x_type="category")
 
     def outage_timeline(self, r: Range, *, site: Optional[str] = None, ap: Optional[str] = None) -> Chart:
         now = self.fleet.clock()

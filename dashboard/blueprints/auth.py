@@ -13,11 +13,9 @@ from ..accounts import AccountError
 from ..auth import SessionUser, accounts, page, principal
 from ..forms import ActionForm, LanguageForm, LoginForm, PasswordForm, TokenForm, UserForm
 from ..i18n import LOCALES
-from ..throttle import AddressThrottle
 from ..views import safe_next
 
 bp = Blueprint("auth", __name__)
-_throttle = AddressThrottle()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -28,7 +26,8 @@ def login():  # type: ignore[no-untyped-def]
     status = 200
     if form.validate_on_submit():
         addr = request.remote_addr or "?"
-        wait = _throttle.blocked_for(addr)
+        throttle = current_app.extensions["hotspot"].throttle
+        wait = throttle.blocked_for(addr)
         result = None
         if wait is None:
             result = accounts().login(form.username.data.strip(), form.password.data)
@@ -37,7 +36,7 @@ def login():  # type: ignore[no-untyped-def]
                 login_user(SessionUser(result.user))
                 session.permanent = True
                 return redirect(safe_next(form.next.data))
-            _throttle.failed(addr)
+            throttle.failed(addr)
             if result.locked_until is not None:
                 wait = (result.locked_until - datetime.now(timezone.utc)).total_seconds()
         if wait is not None:

@@ -194,4 +194,6 @@ ID = {
     "Last used": "Terakhir dipakai",
     "Revoke": "Cabut",
     "Create token": "Buat token",
+    "received": "diterima",
+    "sent": "dikirim",
 }

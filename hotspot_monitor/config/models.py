@@ -264,6 +264,7 @@ class WebSettings(Strict):
     threads: int = Field(8, ge=1, le=64)
     sla_target_pct: float = Field(95.0, gt=0, le=100)
     stale_after_s: Optional[float] = Field(None, gt=0, description="default: 3 poll intervals")
+    refresh_s: float = Field(15.0, ge=1, le=600, description="how often open pages refresh")
     tile_url: Optional[str] = Field(None, pattern=r"^https?://")  # e.g. OpenStreetMap tiles
     tile_attribution: str = "© OpenStreetMap contributors"
     login_attempts: int = Field(5, ge=1, description="wrong passwords before a lockout")

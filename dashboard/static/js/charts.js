@@ -23,7 +23,7 @@
       title: { text: c.title, font: { size: 14 } }, height: timeline ? 140 + 18 * new Set(c.traces[0].y).size : 260,
       margin: { l: timeline ? 110 : 50, r: 10, t: 36, b: 36 }, separators: HM.separators,
       legend: { orientation: "h", y: -0.25 }, barmode: timeline ? "overlay" : "group",
-      yaxis: { title: { text: c.unit }, rangemode: "tozero" }, xaxis: { type: "date" }
+      yaxis: { title: { text: c.unit }, rangemode: "tozero" }, xaxis: { type: c.x_type || "date" }
     };
     if (timeline) { layout.xaxis = { type: "date" }; layout.yaxis = { type: "category", automargin: true }; layout.showlegend = false; }
     if (c.y_range) layout.yaxis.range = c.y_range;
@@ -37,9 +37,14 @@
   box.replaceChildren(HM.el("p", { "class": "muted" }, HM.texts.loading));
   HM.getJSON(box.dataset.src).then(function (d) {
     box.replaceChildren();
-    var jobs = d.charts.map(function (c) {
+    // all boxes first, so the grid has its final columns before plotly measures them
+    var divs = d.charts.map(function (c) {
       var div = HM.el("div", { "class": "chart", "data-chart": c.id, "data-points": String(c.points) });
       box.appendChild(div);
+      return div;
+    });
+    var jobs = d.charts.map(function (c, i) {
+      var div = divs[i];
       if (!c.points) {
         div.appendChild(HM.el("h3", {}, c.title));
         div.appendChild(HM.el("p", { "class": "muted" }, HM.texts.no_data));
