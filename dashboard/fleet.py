@@ -281,6 +281,8 @@ class FleetData:
 
     def outages(self, scope: Scope, f: OutageFilter, limit: Optional[int] = None) -> list[Outage]:
         """Outages overlapping [start, end) that match the filter, newest first."""
+        if f.start is not None and f.end is not None and f.end <= f.start:
+            return []  # an empty range
         rows = self.states.outages(start=f.start, end=f.end, site=f.site,
                                    aps=[f.ap] if f.ap else None, open_only=f.state == "open")
         now = self.clock()

@@ -65,13 +65,13 @@ def _ceil(t: datetime, every: timedelta) -> datetime:
 def _parse_local(s: str, tz: ZoneInfo, end_of_day: bool = False) -> datetime:
     try:
         t = datetime.fromisoformat(s.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"not a date or time: {s[:40]!r}") from None
-    if len(s.strip()) == 10 and end_of_day:  # a date: the whole of that day
-        t += timedelta(days=1)
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=tz)
-    return t.astimezone(timezone.utc)
+        if t.tzinfo is None:
+            t = t.replace(tzinfo=tz)
+        if len(s.strip()) == 10 and end_of_day:  # a date: the whole of that day
+            t += timedelta(days=1)
+        return t.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        raise ValueError(f"not a date or time in range: {s[:40]!r}") from None
 
 
 @dataclass

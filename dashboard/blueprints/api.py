@@ -23,6 +23,8 @@ from ..series import ChartBuilder, parse_range, reboots
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_OUTAGES = 5000
+EARLIEST = datetime(1970, 1, 2, tzinfo=timezone.utc)
+LATEST = datetime(9999, 12, 30, tzinfo=timezone.utc)
 
 
 class BadRequest(Exception):
@@ -128,9 +130,12 @@ def outage_filter() -> OutageFilter:
             t = datetime.fromisoformat(v.replace("Z", "+00:00"))
         except ValueError:
             raise BadRequest(f"{name}: not an ISO date or time") from None
-        if len(v) == 10 and end_of_day:
+        if t.tzinfo is None:
+            t = t.replace(tzinfo=tz)
+        if len(v) == 10 and end_of_day and t.year < 9999:
             t += timedelta(days=1)
-        return (t if t.tzinfo else t.replace(tzinfo=tz)).astimezone(timezone.utc)
+        # the outage log starts well after 1970: clamp far-away dates instead of overflowing
+        return min(max(t, EARLIEST), LATEST).astimezone(timezone.utc)
 
     try:
         min_d = float(a.get("min_duration_s") or 0)
@@ -143,8 +148,6 @@ def outage_filter() -> OutageFilter:
         raise BadRequest("state must be open or closed")
     start = when("start", now - timedelta(days=30))
     end = when("end", None, end_of_day=True)
-    if end is not None and start is not None and end <= start:
-        raise BadRequest("end must be after start")
     return OutageFilter(start=start, end=end, district=a.get("district") or None,
                         kind=a.get("kind") or None, reason=a.get("reason") or None,
                         min_duration_s=min_d, site=a.get("site") or None, ap=a.get("ap") or None,
