@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -26,8 +27,9 @@ KEYWORDS = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None}
 
 
 def catalog() -> Catalog:
+    fixed = datetime(2026, 1, 1, tzinfo=timezone.utc)  # the same bytes on every run
     cat = Catalog(locale="id", project="hotspot-monitor", domain="messages", fuzzy=False,
-                  creation_date=None, revision_date=None)
+                  creation_date=fixed, revision_date=fixed)
     for filename, lineno, message, _comments, _ctx in extract_from_dir(
             str(ROOT), METHODS, keywords={**KEYWORDS}, options_map={"templates/**.html": {"extensions": "jinja2.ext.do"}}):
         if isinstance(message, tuple):
