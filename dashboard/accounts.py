@@ -290,8 +290,11 @@ class Accounts:
             r = c.execute(select(users).where(users.c.id == t["user_id"])).mappings().first()
         if r is None:
             return None
-        with self.engine.begin() as c:
-            c.execute(update(tokens).where(tokens.c.id == t["id"]).values(last_used=_naive(_now())))
+        now = _now()
+        last = _aware(t["last_used"])
+        if last is None or now - last > timedelta(minutes=1):  # not a write per API call
+            with self.engine.begin() as c:
+                c.execute(update(tokens).where(tokens.c.id == t["id"]).values(last_used=_naive(now)))
         return _user(r), t["role"]
 
     def list_tokens(self, username: Optional[str] = None) -> list[TokenInfo]:

@@ -152,7 +152,10 @@ def _register(app: Flask) -> None:
         from .auth import principal
         from .views import PROBLEM_LABELS, REASON_LABELS, STATE_LABELS, js_texts, state_symbol
 
-        return {"plotly_url": f"/vendor/plotly-{version}.min.js", "me": principal(),
+        me = principal()
+        fleet = app.extensions["hotspot"].fleet
+        return {"plotly_url": f"/vendor/plotly-{version}.min.js", "me": me,
+                "fresh": fleet.freshness() if me is not None else None,
                 "state_labels": STATE_LABELS, "state_symbol": state_symbol,
                 "problem_labels": PROBLEM_LABELS, "reason_labels": REASON_LABELS,
                 "js_texts": js_texts(), "cfg": app.extensions["hotspot"].cfg}

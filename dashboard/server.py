@@ -61,7 +61,12 @@ class WebServer:
             log.debug("web server loop ended", exc_info=True)
 
     def close(self) -> None:
+        """Stop serving: finish the running requests (5 s at most), close every
+        socket in waitress's map, so its loop ends by itself."""
         if self._server is not None:
-            self._server.close()
+            from waitress import wasyncore
+
+            self._server.task_dispatcher.shutdown(timeout=5)
+            wasyncore.close_all(self._server._map, ignore_all=True)
         if self._thread is not None:
             self._thread.join(5)

@@ -118,3 +118,31 @@ def test_site_page_and_series_use_the_catalogue_and_rollup_buckets(app):
     assert tl["y"] == ["bk-2"] and tl["x"] == [1_800_000]
     # the catalogue's Indonesian labels
     assert [t["name"] for t in charts["traffic"]["traces"]] == ["Laju terima", "Laju kirim"]
+
+
+def test_health_tells_a_blind_monitor_from_a_working_one(app, tmp_path):
+    from dashboard_seed import write_runtime
+    from datetime import timedelta
+
+    c = login(app, "op")
+    cache = app.extensions["hotspot"].fleet.cache
+    h = c.get("/api/v1/health").get_json()
+    assert h["freshness"]["stale"] is False and h["service"]["running"] is True
+    assert h["snmp_round"] is None  # this runtime.json has no snmp_round yet
+    assert h["mqtt"]["rejects_by_reason"] == {"bad_json": 2, "unknown_ap": 1}
+    # the service reports its last SNMP round, then goes silent for 20 minutes
+    now = app.extensions["hotspot"].fleet.clock()
+    write_runtime(app.extensions["hotspot"].cfg, tmp_path, now - timedelta(minutes=20),
+                  snmp_round={"devices": 7, "seconds": 1.25, "cpu_s": 0.5,
+                              "failures": {"snmp_timeout": 2}, "finished": (now - timedelta(minutes=20)).isoformat()})
+    cache.invalidate()
+    h = c.get("/api/v1/health").get_json()
+    assert h["snmp_round"]["devices"] == 7 and h["snmp_round"]["failures"] == {"snmp_timeout": 2}
+    assert h["freshness"]["stale"] is True and h["freshness"]["problems"] == ["service_silent"]
+    page = c.get("/health").get_data(as_text=True)
+    assert "Pemantau tidak melihat armada" in page and "snmp_timeout" in page
+    k = c.get("/api/v1/kpis").get_json()
+    assert k["stale"] is True and k["problems"] == ["service_silent"]
+    for path in ("/", "/sites"):  # the banner on every page, not hidden
+        tag = re.search(r'<div id="stale"[^>]*>', c.get(path).get_data(as_text=True)).group(0)
+        assert "hidden" not in tag, path

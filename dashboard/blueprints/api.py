@@ -15,7 +15,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 from hotspot_monitor import catalogue as cat
 
 from .. import geo
-from ..auth import api, principal, scope
+from ..auth import api, scope
 from ..fleet import Kpis, OutageFilter, SiteView, duration
 from ..i18n import locale_code
 from ..openapi import document
@@ -300,7 +300,7 @@ def ap_detail(ap_id: str) -> dict[str, Any]:
             sources[name] = {"last_seen": iso(s.last_seen), "ok": s.ok, "failures": s.failures,
                              "down": s.down, "reason": s.reason}
     polls = []
-    for s in ctx().store.latest(cat.AP_STATUS, tags={"ap": ap_id}):
+    for s in ctx().store.latest(cat.AP_STATUS, tags={"ap": ap_id}, since=f.clock() - timedelta(days=30)):
         polls.append({"source": s.tags.get("source"), "at": iso(s.time), "up": s.fields.get("up"),
                       "response_ms": s.fields.get("response_ms"), "reason": s.fields.get("reason"),
                       "uptime_s": s.fields.get("uptime_s")})

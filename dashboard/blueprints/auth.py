@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timezone
 
-from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    session, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user

@@ -14,4 +14,4 @@ def index():  # type: ignore[no-untyped-def]
     f = current_app.extensions["hotspot"].fleet
     sc = scope()
     return render_template("overview.html", k=f.kpis(sc), outages=f.open_outages(sc)[:50],
-                           events=f.events(sc), now=f.clock(), fresh=f.freshness())
+                           events=f.events(sc), now=f.clock())
