@@ -8,6 +8,7 @@ DESIGN = Path(__file__).resolve().parents[1].parent / "shared" / "DESIGN.md"
 
 
 def design_schema():
+    assert DESIGN.exists(), f"missing {DESIGN}: tests need ../shared beside the checkout"
     text = DESIGN.read_text(encoding="utf-8")
     lines = text.split("### InfluxDB schema", 1)[1].splitlines()[1:]
     table = []

@@ -66,13 +66,20 @@ class Recorder:
         page.on("pageerror", lambda e: self.errors.append(str(e)))
         page.on("request", lambda r: self.requests.append(r.url))
         page.on("requestfailed", self._failed)
+        page.on("response", self._response)
 
     def _failed(self, r) -> None:
-        # MapLibre loads its worker from a blob: URL of the page itself; leaving the
-        # page (a click on a link, the language switch) aborts it. Anything else counts.
-        if r.url.startswith("blob:") and r.failure == "net::ERR_ABORTED":
+        # Leaving a page (a link, the language switch) cancels what it still had in
+        # flight (its 1-second poll, MapLibre's blob: worker): ERR_ABORTED is the
+        # browser's own cancel, not a failure. Every other failure counts, and so
+        # does every answer >= 400 (below).
+        if r.failure == "net::ERR_ABORTED":
             return
         self.failed.append(f"{r.url} {r.failure}")
+
+    def _response(self, r) -> None:
+        if r.status >= 400:
+            self.failed.append(f"{r.url} HTTP {r.status}")
 
     def check(self) -> None:
         assert self.errors == [], self.errors
@@ -220,6 +227,7 @@ def test_language_switch_changes_the_labels(page, site):
     assert pg.text_content("h1") == "Ringkasan"  # web.locale: id
     pg.click("#lang-en")
     pg.wait_for_selector("h1:text-is('Overview')")
+    pg.wait_for_selector("#map[data-ready='1']", timeout=30_000)  # leave no load in flight
     assert "Open outages" in pg.text_content("#kpis")
     pg.goto(site["url"] + "/sites")
     assert pg.text_content("h1") == "Sites"  # kept for the user
