@@ -86,8 +86,8 @@ def bench_availability(n: int, n_outages: int) -> list[tuple[str, float, float]]
     s = StateStore("sqlite:///a.sqlite", base_dir=Path(tempfile.mkdtemp()))
     m0, m1 = datetime(2026, 11, 1, tzinfo=JKT), datetime(2026, 12, 1, tzinfo=JKT)
     s.add_session(m0 - timedelta(days=1), m1 + timedelta(days=1))
-    s.save_ap_states([{"ap": f"ap{i}", "site": f"s{i % 100}", "state": "up", "first_seen": m0}
-                      for i in range(n)])
+    s.save_ap_states([{"ap": f"ap{i}", "site": f"s{i % 100}", "state": "up", "first_seen": m0,
+                       "covered_since": m0, "covered_until": m1} for i in range(n)])
     rnd = random.Random(1)
     rows = []
     for _ in range(n_outages):

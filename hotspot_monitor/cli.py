@@ -20,6 +20,7 @@ COMMANDS = {
     "demo": ("demo", "simulator + service on embedded defaults, no system services needed"),
     "simulate": ("simulate", "the fleet simulator alone (SNMP agents + MQTT publishers)"),
     "status": ("status", "table of APs and sites: state, since, last seen, clients"),
+    "import": ("import_data", "JSON-lines Samples (as poll --json prints) through the live data path"),
     "web": ("web", "the dashboard on a production WSGI server"),
     "user": ("user", "dashboard accounts: add, list, passwd, remove, token"),
 }

@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
@@ -63,7 +63,6 @@ class Service:
     started_at: Optional[datetime] = None
     web: Any = None  # the dashboard's server when web.enabled (dashboard.server.WebServer)
     _queue: Optional[asyncio.Queue] = None
-    _other_source_aps: dict = field(default_factory=dict)
 
     # -- start-up ----------------------------------------------------------
     def open(self) -> None:
@@ -103,7 +102,6 @@ class Service:
 
     def _make_collectors(self, loop: asyncio.AbstractEventLoop) -> None:
         def from_thread(samples: list[Sample]) -> None:
-            samples = self._metrics_from("mqtt", samples)
             # Return only once the samples are durable (store or spool): the
             # MQTT collector acknowledges the broker after this returns.
             done = threading.Event()
@@ -114,24 +112,13 @@ class Service:
         if any(a.host for a in self.cfg.aps) or self.cfg.controllers:
             from collectors.snmp.poller import SnmpCollector
 
-            self.snmp = SnmpCollector(self.cfg, on_samples=lambda s: self._queue.put_nowait(
-                (self._metrics_from("snmp", s), None)))
+            self.snmp = SnmpCollector(self.cfg, on_samples=lambda s: self._queue.put_nowait((s, None)))
         if self.cfg.mqtt.enabled:
             from collectors.mqtt.collector import MqttCollector
 
             dead = ServicePaths(self.base_dir).state_dir(self.cfg) / "mqtt-dead-letters.jsonl"
             self.mqtt = MqttCollector(self.cfg, on_samples=from_thread, dead_letter_path=dead)
         self._restore_counters()
-
-    def _metrics_from(self, source: str, samples: list[Sample]) -> list[Sample]:
-        """Keep status from every source, metrics only from the AP's metrics source.
-
-        An AP polled over SNMP that also publishes telemetry must not have its
-        bytes counted twice (``aps[].metrics_from``)."""
-        other = self._other_source_aps[source]
-        if not other:
-            return samples
-        return [s for s in samples if s.measurement == "ap_status" or s.tags.get("ap") not in other]
 
     def _trackers(self) -> dict[str, Any]:
         out = {}
@@ -171,8 +158,6 @@ class Service:
     async def run(self, stop: asyncio.Event) -> None:
         if self.engine is None:
             self.open()
-        self._other_source_aps = {
-            src: {a.id for a in self.cfg.aps if a.metrics_source != src} for src in ("snmp", "mqtt")}
         assert self.engine is not None and self.writer is not None
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(_quiet_late_datagrams)
@@ -233,10 +218,10 @@ class Service:
         assert self.engine is not None
         events: list[Sample] = []
         if self.mqtt is not None:
-            for ap, seen in self.mqtt.stale_aps(now).items():
-                if seen is not None:
-                    # the AP was last heard at `seen`: that is when it went quiet
-                    events += self.engine.mark_stale(ap, seen + timedelta(microseconds=1))
+            # judged at `now`: the collector listened until then (coverage), and
+            # an AP not heard since the (re)start is stale like any other
+            for ap, since in self.mqtt.stale_aps(now).items():
+                events += self.engine.mark_stale(ap, since, now)
         events += self.engine.tick(now)
         if events:
             self._ingest(events)
@@ -256,6 +241,8 @@ class Service:
         }
         if self.snmp is not None:
             d["snmp"] = _jsonable(getattr(self.snmp, "stats", {}))
+            # devices, seconds, cpu_s, failures by reason, finished (None before the first round)
+            d["snmp_round"] = _jsonable(getattr(self.snmp, "last_round", None))
         if self.mqtt is not None:
             d["mqtt"] = _jsonable(self.mqtt.stats)
             d["mqtt_unknown_aps"] = {k: v.isoformat() for k, v in self.mqtt.unknown_aps().items()}

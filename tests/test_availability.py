@@ -63,6 +63,11 @@ def store(tmp_path: Path):
         {"ap": "night-1", "site": "night", "state": "up", "first_seen": L(10, 1)},
         {"ap": "always-1", "site": "always", "state": "up", "first_seen": L(10, 1)},
     ])
+    # Observed without a gap from first sight on (what the engine records as
+    # coverage); never-1 was never observed.
+    for ap, since in [("park-1", L(10, 1)), ("park-2", L(10, 31, 12)), ("night-1", L(10, 1)),
+                      ("always-1", L(10, 1))]:
+        s.add_coverage(ap, since, L(11, 10))
     add = s.add_outage
     # park-1 (Mon-Sat 06-22, Sunday closed)
     add(ap="park-1", site="park", start=L(10, 20, 8), end=L(10, 20, 9),   # before the range
@@ -177,6 +182,7 @@ def test_open_outage_counts_only_until_monitoring_ends(tmp_path: Path) -> None:
     s.add_session(L(11, 2, 0), L(11, 2, 12))  # service stopped at noon and never came back
     s.save_ap_states([{"ap": "always-1", "site": "always", "state": "down",
                        "first_seen": L(11, 1)}])
+    s.add_coverage("always-1", L(11, 1), L(11, 3))  # e.g. imported: the session still cuts it
     s.add_outage(ap="always-1", site="always", start=L(11, 2, 11), end=None,
                  reason="snmp_timeout", source="snmp")
     a = availability(s, CFG, start=L(11, 2), end=L(11, 3), ap="always-1")
@@ -255,8 +261,9 @@ def test_engine_to_availability_end_to_end(tmp_path: Path) -> None:
     [o] = s.outages()
     assert (o.start, o.end, o.duration_s) == (L(11, 2, 5, 50), L(11, 2, 6, 10), 1200.0)
     a = availability(s, CFG, start=L(11, 2), end=L(11, 3), ap="park-1")
-    # monitored: session 05:00-07:00 in service hours 06:00-22:00 -> 06:00-07:00
-    assert (a.monitored_s, a.downtime_s) == (3600, 600)
+    # monitored: observed 05:00-06:59 (the last poll; the minute until the stop
+    # at 07:00 saw nothing) in service hours 06:00-22:00 -> 06:00-06:59
+    assert (a.monitored_s, a.downtime_s) == (3540, 600)
     assert a.outages[0].counted_s == 600
     s.close()
 
@@ -287,8 +294,10 @@ def test_restart_gap_is_unmonitored_not_downtime(tmp_path: Path) -> None:
     assert (o.start, o.end, o.duration_s) == (t0 + timedelta(seconds=60),
                                               t0 + timedelta(seconds=2100), 2040.0)
     a = availability(s, CFG, start=L(11, 2), end=L(11, 3), ap="always-1")
-    # monitored [0, 200] + [2000, 2400] = 600 s; down [60, 200] + [2000, 2100] = 240 s
-    assert (a.monitored_s, a.downtime_s) == (600, 240)
-    assert a.outages[0].counted_s == 240
-    assert a.availability_pct == pytest.approx(60.0, abs=1e-12)
+    # observed [0, 180] (the gap to 2000 is longer than max_gap_s 900: not
+    # monitored) and [2000, 2100] (nothing after the last observation): 280 s;
+    # down [60, 180] + [2000, 2100] = 220 s
+    assert (a.monitored_s, a.downtime_s) == (280, 220)
+    assert a.outages[0].counted_s == 220
+    assert a.availability_pct == pytest.approx(100 * 60 / 280, abs=1e-12)
     s.close()

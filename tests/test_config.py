@@ -161,6 +161,8 @@ def test_service_hours_and_timezone():
     assert [str(i) for i in e.value.issues] == [
         "h.yaml:6: sites[0].service_hours.mon: service hours must look like 06:00-22:00",
         "h.yaml:6: sites[0].service_hours.funday: unknown key",
+        "h.yaml:6: sites[0].service_hours: no hours for tue, wed, thu, fri, sat, sun: give "
+        "HH:MM-HH:MM or closed for every weekday (or one HH:MM-HH:MM for all days)",
     ]
 
 

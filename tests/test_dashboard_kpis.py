@@ -57,9 +57,12 @@ def test_fleet_kpis_equal_the_stores(app, tmp_path):
     assert k["clients_now"] == 7 + 4 + 5 + 6 + 2
     # uplink eth0 only: 36 polls each, bk-2 up 30, pg-1 up 32 -> 206 up polls
     assert k["traffic_today"] == {"rx_bytes": 206 * 1_000_000, "tx_bytes": 206 * 250_000}
-    # month to date: five APs monitored 3 h each (nm-1 outside its hours, nv-1 never seen);
-    # down: bk-2 1,800 s (open, counted to now) + pg-1 1,200 s (4 polls of 5 min)
-    assert k["month_availability_pct"] == pytest.approx(100 * (5 * 10_800 - 3_000) / (5 * 10_800), abs=1e-9)
+    # month to date (docs/status.md): an AP is monitored from its first to its last
+    # observation (polls 5 min apart, within max_gap_s): 2 h 55 min = 10,500 s for each
+    # of five APs (nm-1 is outside its service hours, nv-1 never seen). Down: bk-2 from
+    # its first failure (now - 30 min) to its last observation (now - 5 min) = 1,500 s,
+    # the stretch after that is not yet confirmed; pg-1 4 polls of 5 min = 1,200 s.
+    assert k["month_availability_pct"] == pytest.approx(100 * (5 * 10_500 - 2_700) / (5 * 10_500), abs=1e-9)
     assert k["sla_target_pct"] == 95.0
     assert k["stale"] is False and k["problems"] == []
 
@@ -72,8 +75,8 @@ def test_partner_kpis_cover_its_sites_only(app):
     assert k["open_outages"] == 0
     assert k["clients_now"] == 5 + 6 + 2
     assert k["traffic_today"] == {"rx_bytes": (32 + 36 + 36) * 1_000_000, "tx_bytes": (32 + 36 + 36) * 250_000}
-    # pg-1 and pg-2 monitored 3 h each, pg-1 down 1,200 s
-    assert k["month_availability_pct"] == pytest.approx(100 * (21_600 - 1_200) / 21_600, abs=1e-9)
+    # pg-1 and pg-2 monitored 10,500 s each, pg-1 down 1,200 s
+    assert k["month_availability_pct"] == pytest.approx(100 * (21_000 - 1_200) / 21_000, abs=1e-9)
 
 
 def test_overview_page_shows_the_same_numbers_in_indonesian(app):
@@ -87,7 +90,7 @@ def test_overview_page_shows_the_same_numbers_in_indonesian(app):
     assert kpi("sites.degraded") == "1" and kpi("sites.closed") == "1"
     assert kpi("clients_now") == "24"
     assert kpi("traffic_today.rx_bytes") == "206,0 MB"  # Indonesian decimal comma
-    assert kpi("month_availability_pct") == "94,444 %"
+    assert kpi("month_availability_pct") == "94,857 %"  # 100 x 49,800 / 52,500
     assert "Ringkasan" in html and "Gangguan terbuka" in html
     # the open outage, its start in local time (WIB = UTC+7): 04:30 UTC -> 11:30
     assert "bk-2" in html and "2026-11-15 11:30:00" in html
@@ -112,8 +115,8 @@ def test_site_page_and_series_use_the_catalogue_and_rollup_buckets(app):
     assert charts["utilisation"]["threshold"] == 80
     av = charts["availability"]["traces"][0]
     assert av["x"] == ["2026-11-14", "2026-11-15"] and av["y"][0] is None
-    # balekambang: 2 APs x 3 h monitored, bk-2 down 1,800 s
-    assert av["y"][1] == round(100 * (21_600 - 1_800) / 21_600, 3)
+    # balekambang: 2 APs x 10,500 s monitored, bk-2 down 1,500 s (see above)
+    assert av["y"][1] == round(100 * (21_000 - 1_500) / 21_000, 3)
     tl = charts["outages"]["traces"][0]
     assert tl["y"] == ["bk-2"] and tl["x"] == [1_800_000]
     # the catalogue's Indonesian labels

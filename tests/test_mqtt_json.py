@@ -72,14 +72,19 @@ def test_json_round_trip_exact(mosquitto, mqtt_prefix, tmp_path):
 
         tr = {(s.tags["iface"], s.time): dict(s.fields) for s in sink.of("ap_traffic", ap="bk-1")}
         assert tr == {
-            ("wlan0", _utc(T0 + 60)): {"rx_bytes": 60000, "tx_bytes": 120000, "rx_bps": 8000.0, "tx_bps": 16000.0},
+            ("wlan0", _utc(T0 + 60)): {"rx_bytes": 60000, "tx_bytes": 120000, "interval_s": 60.0,
+                                       "rx_bps": 8000.0, "tx_bps": 16000.0},
             # 32-bit wrap: 500 + 2**32 - (2**32 - 1000) = 1500
-            ("eth0", _utc(T0 + 60)): {"rx_bytes": 1500, "tx_bytes": 10, "rx_bps": 200.0, "tx_bps": 80 / 60},
-            # reboot: bytes since boot
-            ("wlan0", _utc(T0 + 120)): {"rx_bytes": 700, "tx_bytes": 900, "rx_bps": 5600 / 60, "tx_bps": 120.0},
-            ("eth0", _utc(T0 + 120)): {"rx_bytes": 30, "tx_bytes": 40, "rx_bps": 4.0, "tx_bps": 320 / 60},
+            ("eth0", _utc(T0 + 60)): {"rx_bytes": 1500, "tx_bytes": 10, "interval_s": 60.0,
+                                      "rx_bps": 200.0, "tx_bps": 80 / 60},
+            # reboot 5 s before: bytes since boot, carried in those 5 s
+            ("wlan0", _utc(T0 + 120)): {"rx_bytes": 700, "tx_bytes": 900, "interval_s": 5.0,
+                                        "rx_bps": 1120.0, "tx_bps": 1440.0},
+            # rx dropped: since boot; tx went on from 20 to 40: only the difference is sure
+            ("eth0", _utc(T0 + 120)): {"rx_bytes": 30, "tx_bytes": 20, "interval_s": 60.0,
+                                       "rx_bps": 4.0, "tx_bps": 160 / 60},
             # 1000 s gap, uptime went on (no reboot), 64-bit: 9000 - 700 and 9000 - 900, no rate
-            ("wlan0", _utc(T0 + 1120)): {"rx_bytes": 8300, "tx_bytes": 8100},
+            ("wlan0", _utc(T0 + 1120)): {"rx_bytes": 8300, "tx_bytes": 8100, "interval_s": 1000.0},
         }
         sy = sink.of("ap_system", ap="bk-1")
         assert [(s.time, dict(s.fields)) for s in sy] == [

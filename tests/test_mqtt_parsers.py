@@ -72,7 +72,8 @@ def test_collectd_rates_stations_memory_cpu():
         out += h.handle(t + topic, payload % (T + dt), NOW)
     got = [(s.measurement, s.tags.get("iface") or s.tags.get("radio"), dict(s.fields), s.time) for s in out]
     assert got == [
-        ("ap_traffic", "eth0", {"rx_bytes": 10005, "tx_bytes": 2500, "rx_bps": 8004.0, "tx_bps": 2000.0}, _at(T + 10)),
+        ("ap_traffic", "eth0", {"rx_bytes": 10005, "tx_bytes": 2500, "interval_s": 10.0,
+                                "rx_bps": 8004.0, "tx_bps": 2000.0}, _at(T + 10)),
         ("ap_clients", "all", {"clients": 4}, _at(T + 10)),
         ("ap_clients", "all", {"clients": 13}, _at(T + 10)),
         ("ap_system", None, {"mem_pct": 25.0}, _at(T + 10)),
@@ -88,8 +89,11 @@ def test_collectd_raw_counters_use_counter_tracker():
     a = h.handle("raw/pg1-host/interface-eth0/if_octets", b"%.3f:100:200\0" % T, NOW)
     b = h.handle("raw/pg1-host/interface-eth0/if_octets", b"%.3f:1100:1200\0" % (T + 4), NOW)
     gap = h.handle("raw/pg1-host/interface-eth0/if_octets", b"%.3f:5100:5200\0" % (T + 1000), NOW)
-    assert a == [] and gap == []  # baseline; gap > max_gap_s (900)
-    assert [dict(s.fields) for s in b] == [{"rx_bytes": 1000, "tx_bytes": 1000, "rx_bps": 2000.0, "tx_bps": 2000.0}]
+    assert a == []  # baseline
+    assert [dict(s.fields) for s in b] == [{"rx_bytes": 1000, "tx_bytes": 1000, "interval_s": 4.0,
+                                            "rx_bps": 2000.0, "tx_bps": 2000.0}]
+    # a gap > max_gap_s (900): 64-bit bytes stay exact, but no rate over 996 s
+    assert [dict(s.fields) for s in gap] == [{"rx_bytes": 4000, "tx_bytes": 4000, "interval_s": 996.0}]
 
 
 def test_clock_skew_rule():

@@ -122,8 +122,12 @@ def test_no_rate_across_a_gap(snmpsim):
     a, b = run(SnmpCollector(cfg), None, None, pause=0.8)
     assert a["unifi_nanohd"].ok and b["unifi_nanohd"].ok
     traffic = [s for s in b["unifi_nanohd"].samples if s.measurement == "ap_traffic"]
-    # across the gap: bytes (64-bit, no reboot: the recording's counters did not move) but no rate
-    assert traffic and all(dict(s.fields) == {"rx_bytes": 0, "tx_bytes": 0} for s in traffic)
+    # across the gap: bytes (64-bit, no reboot: the recording's counters did not move) and
+    # the interval's length, but no rate
+    gap = (b["unifi_nanohd"].samples[0].time - a["unifi_nanohd"].samples[0].time).total_seconds()
+    assert traffic and all(set(s.fields) == {"rx_bytes", "tx_bytes", "interval_s"} for s in traffic)
+    assert all(s.fields["rx_bytes"] == 0 == s.fields["tx_bytes"] for s in traffic)
+    assert all(s.fields["interval_s"] == pytest.approx(gap) and gap > 0.5 for s in traffic)
 
 
 def test_bad_answers_are_counted_and_the_rest_arrives(snmpsim, caplog):
@@ -136,8 +140,10 @@ def test_bad_answers_are_counted_and_the_rest_arrives(snmpsim, caplog):
     st = [s for s in r.samples if s.measurement == "ap_status"][0].fields
     assert st["up"] == 1 and "uptime_s" not in st  # sysUpTime was the string "not-a-number"
     clients = {s.tags["radio"]: s.fields["clients"] for s in r.samples if s.measurement == "ap_clients"}
-    # VAP 1: 5 on ng; VAP 2: "many" (dropped); VAP 3: 2 with no band row (truncated table)
-    assert clients == {"2.4GHz": 5, "all": 7}
+    # VAP 1: 5 on ng; VAP 2: "many" on na (unreadable); VAP 3: 2 with no band row (truncated
+    # table). 5 GHz and the total are unknown (VAP 2's count is missing, not 0): only 2.4 GHz
+    assert clients == {"2.4GHz": 5}
+    assert coll.stats["missing.clients"] == 1
     assert {i.name: (i.rx, i.tx) for i in r.reading.ifaces} == {"eth0": (1000, 2000)}
     sysf = [s for s in r.samples if s.measurement == "ap_system"][0].fields
     assert sysf == {"cpu_pct": 40.0}  # hrProcessorLoad.1 = "busy" dropped, .2 = 40

@@ -100,3 +100,28 @@ def test_counter32_typed_client_counts_are_levels():
     d = DeviceData(tables={"wlAp": {(1,): {"clients": 7, "freq": 2412}, (2,): {"clients": 3, "freq": 5180}}})
     assert Extractor(p).clients(d) == {None: {"all": 10, "2.4GHz": 7, "5GHz": 3}}
 
+
+
+@pytest.mark.parametrize("files, message", [
+    ({"vendor": "detect: {signature: [1.3.6.1.2.1.2.2]}\n"}, "vendor.yaml: detect.signature"),
+    ({"vendor": "detect: {signature: [1.3.6.1.4.1.9]}\n"}, "inside one vendor's enterprise branch"),
+    ({"vendor": "detect: {signature: [1.3.6.1.4.1.9.9.1]}\n",
+      "other": "detect: {signature: [1.3.6.1.4.1.9.9.1.5]}\n"},
+     "vendor.yaml: detect.signature: 1.3.6.1.4.1.9.9.1 overlaps other.yaml's 1.3.6.1.4.1.9.9.1.5"),
+])
+def test_signatures_are_vendor_subtrees_owned_by_one_profile(tmp_path, files, message):
+    write(tmp_path, "generic", GENERIC)
+    for name, body in files.items():
+        write(tmp_path, name, f"name: {name}\n" + body)
+    with pytest.raises(ProfileError) as e:
+        load_profiles(tmp_path)
+    assert message in str(e.value)
+
+
+def test_shipped_signatures_and_uptime_fallback():
+    profiles = load_profiles()
+    assert {n for n, p in profiles.items() if p.detect.signature} == EXPECTED - {"generic", "openwrt"}
+    for name, p in profiles.items():
+        # sysUpTime first, HOST-RESOURCES-MIB::hrSystemUptime where the agent lacks it
+        assert [(vs.scalar, p.scalars[vs.scalar].oid) for vs in p.uptime] == [
+            ("sysUpTime", "1.3.6.1.2.1.1.3.0"), ("hrSystemUptime", "1.3.6.1.2.1.25.1.1.0")], name

@@ -239,3 +239,26 @@ def test_samples_follow_the_schema(polled):
                 assert s.tags["radio"] in ("2.4GHz", "5GHz", "6GHz", "all")
             n += 1
     assert n > 2000  # arubaos alone fans out to 690 APs
+
+
+def test_interface_speed_and_discontinuity_time(polled):
+    res = polled[1]
+
+    def got(dev):
+        return {i.name: (i.speed_bps, i.discontinuity_ticks) for i in res[dev].reading.ifaces}
+    # ifHighSpeed (Mbit/s) x 1e6; no ifCounterDiscontinuityTime in the RouterOS recording
+    assert got("routeros") == {"wlan1": (50e6, None), "WAN": (100e6, None), "ether2": (100e6, None),
+                               "wlan4": (50e6, None)}
+    # ifHighSpeed 0 on the radios and no ifSpeed: the speed is unknown, not 0
+    assert got("openwrt_wap-study") == {"eth0": (1000e6, 0), "eth1": (1000e6, 0), "eth0.1": (1000e6, 0),
+                                        "eth1.2": (1000e6, 0), "wlan1": (None, 0), "wlan0": (None, 0)}
+    assert got("ciscowlc_cbw240ac") == {"GigabitEthernet0/0/1": (1000e6, 0), "Virtual Interface": (1000e6, 0)}
+    assert {v for v in got("unifi_nanohd").values()} == {(None, 0)}  # ifHighSpeed 0 everywhere
+
+
+def test_every_recording_with_client_values_gives_them(polled):
+    coll, res = polled
+    # each recording's client numbers arrived (see the tests above); a controller's
+    # listed APs without a client row are only counted as missing
+    assert coll.stats["missing.clients"] == 0
+    assert all(pick(r.samples, "ap_clients", ap=dev, radio="all") for dev, r in res.items())

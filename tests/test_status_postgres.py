@@ -103,9 +103,11 @@ def test_engine_restart_and_availability_on_postgres(pg_url: str) -> None:
     assert (o.start, o.end, o.duration_s) == (at(60.25), at(1060.75), 1000.5)
     eng.stop(at(1200))
     # the sites of make_cfg have no service hours: monitored = sessions
-    # [0, 200] + [1000, 1200] = 400 s; p1 down 60.25..200 and 1000..1060.75
+    # [0, 200] + [1000, 1200] within p1's observed stretch [0, 1060.75] (the gap
+    # 180 -> 1060.75 is shorter than max_gap_s 900; nothing seen after 1060.75)
+    # = 200 + 60.75 s; p1 down 60.25..200 and 1000..1060.75
     a = availability(store, make_cfg(), start=at(0), end=at(2000), ap="p1")
-    assert (a.monitored_s, a.downtime_s) == (400, 139.75 + 60.75)
+    assert (a.monitored_s, a.downtime_s) == (260.75, 139.75 + 60.75)
     store.close()
 
 

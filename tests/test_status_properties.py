@@ -116,10 +116,11 @@ def in_window(hours: dict[str, str], lt: datetime) -> bool:
        outages=S.lists(S.tuples(S.integers(0, 3 * 1440), S.integers(1, 1000)), max_size=4),
        gap=S.tuples(S.integers(0, 3 * 1440), S.integers(0, 600)),
        first_seen=S.integers(-100, 2000),
+       blind=S.tuples(S.integers(0, 3 * 1440), S.integers(0, 600)),
        split=S.integers(0, 3 * 1440))
 def test_availability_equals_minute_brute_force(hours: dict[str, str], outages: list,
                                                 gap: tuple[int, int], first_seen: int,
-                                                split: int) -> None:
+                                                blind: tuple[int, int], split: int) -> None:
     base = datetime(2026, 10, 30, tzinfo=JKT)  # Friday, 3 days across the month end
     minute = timedelta(minutes=1)
     cfg = Config.model_validate({
@@ -134,6 +135,11 @@ def test_availability_equals_minute_brute_force(hours: dict[str, str], outages: 
         s.add_session(base + (g0 + glen) * minute, base + timedelta(days=5))
         s.save_ap_states([{"ap": "a", "site": "x", "state": "up",
                            "first_seen": base + first_seen * minute}])
+        # observed from first sight on, except a stretch with no observations
+        b0, blen = blind
+        b0 = max(b0, first_seen + 1)
+        s.add_coverage("a", base + first_seen * minute, base + b0 * minute)
+        s.add_coverage("a", base + (b0 + blen) * minute, base + timedelta(days=5))
         ivs = []
         for i, (o0, olen) in enumerate(outages):
             end = None if i == len(outages) - 1 and olen > 900 else o0 + olen
@@ -146,12 +152,15 @@ def test_availability_equals_minute_brute_force(hours: dict[str, str], outages: 
         mon = down = 0
         for m in range(total):
             lt = base + m * minute
-            if not in_window(hours, lt) or g0 <= m < g0 + glen or m < first_seen:
+            if (not in_window(hours, lt) or g0 <= m < g0 + glen or m < first_seen
+                    or b0 <= m < b0 + blen):
                 continue
             mon += 60
             if any(a <= m < b for a, b in ivs):
                 down += 60
         assert (res.monitored_s, res.downtime_s) == (mon, down)
+        in_service = sum(60 for m in range(total) if in_window(hours, base + m * minute))
+        assert (res.service_s, res.unmonitored_s) == (in_service, in_service - mon)
         p1 = availability(s, cfg, start=base, end=base + split * minute, ap="a")
         p2 = availability(s, cfg, start=base + split * minute, end=base + total * minute, ap="a")
         assert p1.monitored_s + p2.monitored_s == res.monitored_s

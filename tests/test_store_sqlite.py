@@ -92,3 +92,57 @@ def test_writer_and_reader_threads(tmp_path) -> None:
                    group_by=["ap"])
     assert got == {(f"ap{i}",): total for i in range(aps)}
     s.close()
+
+
+def test_a_failed_write_never_disturbs_readers_on_other_threads(tmp_path) -> None:
+    """A write that fails ("database is locked") resets the series cache; a
+    report reading at that moment must still get complete totals, never an
+    empty answer or a KeyError."""
+    import sqlite3
+
+    from hotspot_monitor.stores import StoreUnavailable
+
+    path = tmp_path / "m.sqlite"
+    store = SqliteStore(path, busy_timeout_s=0.01)
+    store.write([Sample("ap_traffic", {"ap": f"ap{i}", "iface": "eth0"}, {"rx_bytes": i}, T0)
+                 for i in range(8000)])
+    store.refresh_rollups()  # readers have nothing to roll up (that would need the lock)
+    expected = sum(range(8000))
+    wrong: list[object] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                got = store.totals("ap_traffic", "rx_bytes", start=T0, end=T0 + timedelta(1),
+                                   group_by=[])
+            except Exception as e:  # noqa: BLE001 - any error is the failure under test
+                wrong.append(e)
+                return
+            if got != {(): expected}:
+                wrong.append(got)
+                return
+
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for r in readers:
+        r.start()
+    other = sqlite3.connect(path, isolation_level=None)
+    failed = 0
+    try:
+        for n in range(20):
+            other.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
+            try:
+                store.write([Sample("ap_traffic", {"ap": f"new{n}", "iface": "eth0"},
+                                    {"rx_bytes": 1}, T0 + timedelta(days=2))])
+            except StoreUnavailable:
+                failed += 1
+            finally:
+                other.execute("ROLLBACK")
+    finally:
+        stop.set()
+        for r in readers:
+            r.join(30)
+        other.close()
+    assert failed == 20  # every write met the lock and was undone
+    assert wrong == []
+    store.close()

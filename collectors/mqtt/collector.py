@@ -7,7 +7,7 @@ API for the service runner::
     c.wait_connected(10)      # optional
     c.stats                   # dict: received, samples, rejected, <reason>..., connected, connects
     c.unknown_aps()           # {device id seen on a topic but not in the inventory: last seen}
-    c.stale_aps(now)          # {ap id: last seen or None} silent > mqtt.heartbeat_timeout_s
+    c.stale_aps(now)          # {ap id: silent since} silent > mqtt.heartbeat_timeout_s
     c.stop()
 
 Delivery guarantee (QoS 1, the default): at least once into ``on_samples``.
@@ -24,13 +24,17 @@ received but not handed over is left unacknowledged for the next run.
 
 If ``on_samples`` raises, the batch is retried with backoff (messages are held,
 not dropped) until it succeeds or ``stop()`` is called.
+
+Staleness is judged only while connected: a collector that cannot reach the
+broker hears nothing and says nothing (its APs then go unmonitored, not down).
+After a (re)connection it listens for ``heartbeat_timeout_s`` before judging.
 """
 from __future__ import annotations
 
 import logging
 import queue
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -61,6 +65,9 @@ class MqttCollector:
         self._rl = RateLimitedLog(log, interval_s=60.0)
         self.unacked = 0
         self.counters_unsafe = False  # baselines ahead of what was delivered
+        self._conn_lock = threading.Lock()
+        self._connects_seen = 0  # transport.connects when the connection was last checked
+        self.listening_since: Optional[datetime] = None  # None while not connected
 
     def start(self) -> None:
         self.started_at = datetime.now(timezone.utc)
@@ -91,13 +98,34 @@ class MqttCollector:
     def unknown_aps(self) -> dict[str, datetime]:
         return self.handler.unknown_aps()
 
-    def stale_aps(self, now: Optional[datetime] = None) -> dict[str, Optional[datetime]]:
+    def stale_aps(self, now: Optional[datetime] = None) -> dict[str, datetime]:
+        """{ap: the instant its silence began} for APs silent past the heartbeat timeout.
+
+        Empty while disconnected (blind). An AP heard in this run went quiet just
+        after its last message; one not heard since the connection started,
+        when the collector started listening."""
         now = now or datetime.now(timezone.utc)
-        return self.handler.stale_aps(now, self.started_at or now)
+        since = self._watch_connection(now)
+        if since is None:
+            return {}
+        return {ap: since if seen is None else seen + timedelta(microseconds=1)
+                for ap, seen in self.handler.stale_aps(now, since).items()}
+
+    def _watch_connection(self, now: datetime) -> Optional[datetime]:
+        """When the current broker connection started (as first noticed), or None."""
+        with self._conn_lock:
+            connects = self.transport.connects
+            if not self.transport.connected.is_set():
+                self.listening_since = None
+            elif self.listening_since is None or connects != self._connects_seen:
+                self.listening_since = now
+            self._connects_seen = connects
+            return self.listening_since
 
     # -- worker --------------------------------------------------------------
     def _run(self) -> None:
         while not self._stop.is_set():
+            self._watch_connection(datetime.now(timezone.utc))
             try:
                 first = self.inbox.get(timeout=0.2)
             except queue.Empty:

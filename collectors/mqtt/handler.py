@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 from collectors.counters import CounterTracker
+from collectors.policy import MetricsPolicy
 from hotspot_monitor.config.models import Config
 from hotspot_monitor.logutil import RateLimitedLog
 from hotspot_monitor.sample import Sample
@@ -39,10 +40,12 @@ class MessageHandler:
                  counters: Optional[CounterTracker] = None):
         self.config = config
         self.mapper = TopicMapper(config.mqtt.subscriptions, config.aps)
-        self.counters = counters or CounterTracker(max_gap_s=config.collector.max_gap_s)
+        self.counters = counters or CounterTracker(max_gap_s=config.collector.max_gap_s,
+                                                   default_bps=config.collector.default_link_mbps * 1e6)
+        policy = MetricsPolicy(config)
         self.parsers = {
-            "json": JsonV1Parser(self.counters),
-            "collectd": CollectdParser(self.counters, config.collector.max_gap_s),
+            "json": JsonV1Parser(self.counters, policy),
+            "collectd": CollectdParser(self.counters, config.collector.max_gap_s, policy),
             "presence": PresenceParser(),
         }
         self.dead_letters = dead_letters or DeadLetterLog(None)
@@ -108,18 +111,23 @@ class MessageHandler:
 
     # -- queries for the status engine / status command -------------------
     def stale_aps(self, now: datetime, since: datetime) -> dict[str, Optional[datetime]]:
-        """APs silent for longer than ``mqtt.heartbeat_timeout_s``.
+        """APs silent for longer than ``mqtt.heartbeat_timeout_s``: {ap: last heard or None}.
 
-        Covers every AP heard of over MQTT plus every AP with an ``mqtt_id``;
-        one never heard of counts as stale (last seen None) once the collector
-        has run (``since``) for longer than the timeout.
+        ``since`` is when the collector started listening (its connection to
+        the broker); nothing is judged before it has listened for longer than
+        the timeout (the broker may still be delivering what it queued). Covers
+        every AP heard of over MQTT plus every inventory MQTT AP (an ``mqtt_id``,
+        or metrics from MQTT): one not heard since the service (re)started
+        counts as stale (last heard None) like any other.
         """
         limit = timedelta(seconds=self.config.mqtt.heartbeat_timeout_s)
         out: dict[str, Optional[datetime]] = {}
+        if now - since <= limit:
+            return out
         for ap in self.config.aps:
             seen = self.last_seen.get(ap.id)
             if seen is None:
-                if ap.mqtt_id and now - since > limit:
+                if ap.mqtt_id or ap.metrics_source == "mqtt":
                     out[ap.id] = None
             elif now - seen > limit:
                 out[ap.id] = seen

@@ -5,10 +5,11 @@ Topic ``<prefix>/<site>/<ap>/telemetry``, payload UTF-8 JSON::
 
     {"v": 1, "ts": 1700000000.5, "uptime_s": 1234,
      "clients": {"2.4GHz": 3, "5GHz": 7},
-     "ifaces": {"wlan0": {"rx_bytes": 123, "tx_bytes": 456, "bits": 64}},
+     "ifaces": {"wlan0": {"rx_bytes": 123, "tx_bytes": 456, "bits": 64, "speed_mbps": 300}},
      "cpu_pct": 12.5, "mem_pct": 40.0, "temp_c": 51.0}
 
-Only ``v`` and ``ts`` are required; ``bits`` defaults to 64. Presence is the
+Only ``v`` and ``ts`` are required; ``bits`` defaults to 64; ``speed_mbps``
+(optional) is what the interface can carry and bounds 32-bit counter wraps. Presence is the
 retained ``<prefix>/<site>/<ap>/status`` topic holding ``online`` or
 ``offline`` (``offline`` is the AP's MQTT last will).
 
@@ -38,6 +39,7 @@ class IfaceCounters(BaseModel):
     rx_bytes: int = Field(ge=0)
     tx_bytes: int = Field(ge=0)
     bits: Literal[32, 64] = 64
+    speed_mbps: Optional[float] = Field(None, gt=0, le=1e6, description="link speed: bounds counter wraps")
 
 
 class TelemetryV1(BaseModel):

@@ -2,8 +2,11 @@
 
 One GET asks for sysDescr, sysObjectID and every profile's probe OIDs; each
 profile whose criteria all hold is a candidate and the highest ``priority``
-wins (``generic`` matches everything at priority 0). Done once per device;
-the poller remembers the answer.
+wins (``generic`` matches everything at priority 0). When that leaves only
+``generic`` (older firmware with net-snmp's generic Linux sysObjectID, an
+OEM's enterprise number), one GETNEXT on every profile's ``signature``
+subtrees follows: a family whose subtree holds an instance wins, again by
+priority. Done once per device; the poller remembers the answer.
 """
 from __future__ import annotations
 
@@ -50,3 +53,28 @@ def choose(profiles: Mapping[str, Profile], got: Mapping[str, Raw]) -> Profile:
     best = sorted((p for p in profiles.values() if matches(p, got)),
                   key=lambda p: (-p.detect.priority, p.name))
     return best[0] if best else profiles["generic"]
+
+
+def signature_oids(profiles: Mapping[str, Profile]) -> list[str]:
+    """Every profile's signature subtrees, in a stable order, once each."""
+    out: list[str] = []
+    for name in sorted(profiles):
+        for o in profiles[name].detect.signature:
+            if o not in out:
+                out.append(o)
+    return out
+
+
+def by_signature(profiles: Mapping[str, Profile], found: Mapping[str, str]) -> Profile | None:
+    """The best profile with a signature subtree that holds an instance.
+
+    ``found`` maps each asked subtree to the OID its GETNEXT returned (absent
+    when the agent answered endOfMibView or nothing).
+    """
+    def present(sub: str) -> bool:
+        nxt = found.get(sub)
+        return nxt is not None and nxt.startswith(sub + ".")
+
+    best = sorted((p for p in profiles.values() if any(present(o) for o in p.detect.signature)),
+                  key=lambda p: (-p.detect.priority, p.name))
+    return best[0] if best else None

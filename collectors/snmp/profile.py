@@ -52,6 +52,9 @@ class Column(_Strict):
     type: ValueType = "number"
     scale: float = 1.0
     fallback_for: Optional[str] = None  # table columns: only fetched while that column is empty
+    # table columns: a setting rather than a measurement (interface speed): read on
+    # every 10th poll with the full re-check, the last value reused in between
+    slow: bool = False
 
     _v = field_validator("oid", mode="before")(lambda cls, v: _oid(v))
 
@@ -68,18 +71,39 @@ class Table(_Strict):
         return self
 
 
+ENTERPRISES = "1.3.6.1.4.1"
+
+
 class Detect(_Strict):
-    """All given criteria must hold; within a list any entry may match."""
+    """All given criteria must hold; within a list any entry may match.
+
+    ``signature`` is the second chance for firmware whose sysObjectID /
+    sysDescr name no family (a generic net-snmp Linux id, an OEM's
+    enterprise number): subtrees (tables or columns) only this family has.
+    They are asked with one GETNEXT per device, only when nothing else
+    matched; a profile whose signature subtree holds an instance wins.
+    """
 
     sys_object_id: list[str] = Field(default_factory=list)  # prefixes
     sys_descr: Optional[str] = None  # regex (search)
     probe: list[str] = Field(default_factory=list)  # exact instances that must exist
+    signature: list[str] = Field(default_factory=list)  # vendor subtrees (GETNEXT lands inside)
     priority: int = 50
 
-    @field_validator("sys_object_id", "probe", mode="before")
+    @field_validator("sys_object_id", "probe", "signature", mode="before")
     @classmethod
     def _oids(cls, v: object) -> object:
         return [_oid(x) for x in v] if isinstance(v, list) else v
+
+    @field_validator("signature")
+    @classmethod
+    def _vendor_subtrees(cls, v: list[str]) -> list[str]:
+        # a standard MIB (IF-MIB, HOST-RESOURCES...) answers on every agent
+        for o in v:
+            if not o.startswith(ENTERPRISES + ".") or len(o.split(".")) < 8:
+                raise ValueError(f"signature {o} must be a subtree inside one vendor's "
+                                 f"enterprise branch ({ENTERPRISES}.<vendor>.<...>)")
+        return v
 
     @field_validator("sys_descr")
     @classmethod
@@ -170,6 +194,9 @@ class Interfaces(_Strict):
     out64: Optional[str] = "out64"
     in32: Optional[str] = "in32"
     out32: Optional[str] = "out32"
+    high_speed: Optional[str] = None    # ifHighSpeed (Mbit/s)
+    speed: Optional[str] = None         # ifSpeed (bit/s, 4294967295 = see ifHighSpeed)
+    discontinuity: Optional[str] = None  # ifCounterDiscontinuityTime (ticks)
     exclude_types: list[int] = Field(default_factory=lambda: [24])  # softwareLoopback
     include_name: Optional[str] = None
     exclude_name: Optional[str] = None
@@ -261,7 +288,8 @@ class Profile(_Strict):
                     col(f"{cs.table}.{cs.band.column}", f"clients.{i}.band")
         if self.interfaces:
             it = self.interfaces
-            for f in ("name", "descr", "type", "oper", "in64", "out64", "in32", "out32"):
+            for f in ("name", "descr", "type", "oper", "in64", "out64", "in32", "out32",
+                      "high_speed", "speed", "discontinuity"):
                 c = getattr(it, f)
                 if c is not None:
                     col(f"{it.table}.{c}", f"interfaces.{f}")
@@ -340,7 +368,23 @@ def load_profiles(directory: Path | str = PROFILE_DIR) -> dict[str, Profile]:
             raise ProfileError("\n".join(msgs)) from None
     if "generic" not in out:
         raise ProfileError(f"{directory}: no generic.yaml profile")
+    _check_signatures(out)
     return out
+
+
+def _check_signatures(profiles: dict[str, Profile]) -> None:
+    """Two families must never claim one subtree: detection would then depend
+    on priorities instead of on what the device has."""
+    owners: list[tuple[str, str]] = []
+    for name, p in sorted(profiles.items()):
+        if p.detect.signature and name == "generic":
+            raise ProfileError("generic.yaml: detect.signature: the fallback profile needs none")
+        for o in p.detect.signature:
+            for other, oo in owners:
+                if other != name and (o == oo or o.startswith(oo + ".") or oo.startswith(o + ".")):
+                    raise ProfileError(f"{name}.yaml: detect.signature: {o} overlaps "
+                                       f"{other}.yaml's {oo}")
+            owners.append((name, o))
 
 
 @lru_cache(maxsize=1)

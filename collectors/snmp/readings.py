@@ -16,6 +16,7 @@ from .profile import ApTable, BandSpec, ClientSource, Profile, ValueSpec
 from .values import mac_text
 
 HR_STORAGE_RAM = "1.3.6.1.2.1.25.2.1.2"
+IF_SPEED_SATURATED = 4294967295  # ifSpeed's "faster than this: read ifHighSpeed"
 
 Index = tuple[int, ...]
 
@@ -33,6 +34,8 @@ class Iface:
     rx: int
     tx: int
     bits: int
+    speed_bps: Optional[float] = None  # ifHighSpeed x 1e6, else ifSpeed; None when unknown
+    discontinuity_ticks: Optional[int] = None  # ifCounterDiscontinuityTime, None when absent
 
 
 @dataclass
@@ -44,12 +47,14 @@ class ManagedAp:
     uptime_s: Optional[int] = None
     cpu_pct: Optional[float] = None
     mem_pct: Optional[float] = None
+    status_known: bool = True  # False: only in the radio rows while the AP table walk failed
 
 
 @dataclass
 class Reading:
     uptime_s: Optional[int] = None
-    clients: dict[Optional[Index], dict[str, int]] = field(default_factory=dict)
+    uptime_from: Optional[str] = None  # the scalar it came from: sysUpTime (agent) or hrSystemUptime (host)
+    clients: dict[Optional[Index], dict[str, Optional[int]]] = field(default_factory=dict)  # None: unknown
     clients_total: Optional[int] = None
     cpu_pct: Optional[float] = None
     mem_pct: Optional[float] = None
@@ -85,6 +90,24 @@ def _num(v: object) -> Optional[float]:
         except ValueError:
             return None
     return None
+
+
+def speed_bps(high_speed: object, speed: object) -> Optional[float]:
+    """An interface's speed in bit/s from IF-MIB, or None when the agent does not say.
+
+    ifHighSpeed (Mbit/s) when above 0; else ifSpeed when above 0 and below its
+    saturation value 4294967295 (which means "faster than 4.29 Gbit/s").
+    """
+    if isinstance(high_speed, (int, float)) and not isinstance(high_speed, bool) and high_speed > 0:
+        return float(high_speed) * 1e6
+    if isinstance(speed, (int, float)) and not isinstance(speed, bool) and 0 < speed < IF_SPEED_SATURATED:
+        return float(speed)
+    return None
+
+
+def add_count(slot: dict[str, Optional[int]], band: str, n: Optional[int]) -> None:
+    """Add ``n`` clients to ``slot[band]``; an unknown part (None) makes the sum unknown."""
+    slot[band] = None if n is None or (band in slot and slot[band] is None) else slot.get(band, 0) + n
 
 
 def _norm_status(v: object) -> str:
@@ -143,11 +166,16 @@ class Extractor:
         return [] if v is None else [v]
 
     def value(self, d: DeviceData, specs: list[ValueSpec]) -> Optional[float]:
+        return self.value_from(d, specs)[0]
+
+    def value_from(self, d: DeviceData, specs: list[ValueSpec]
+                   ) -> tuple[Optional[float], Optional[ValueSpec]]:
+        """The first alternative that has a value, and which one it was."""
         for vs in specs:
             v = self._one(d, vs)
             if v is not None:
-                return v * vs.scale
-        return None
+                return v * vs.scale, vs
+        return None, None
 
     def _one(self, d: DeviceData, vs: ValueSpec) -> Optional[float]:
         nums = lambda ref: [float(x) for x in self._ref(d, ref) if isinstance(x, (int, float))]  # noqa: E731
@@ -176,12 +204,16 @@ class Extractor:
                     return row["used"] * 100.0 / row["size"]
         return None
 
-    def clients(self, d: DeviceData) -> dict[Optional[Index], dict[str, int]]:
+    def clients(self, d: DeviceData) -> dict[Optional[Index], dict[str, Optional[int]]]:
         """Per AP key (None = this device): {"2.4GHz": n, ..., "all": n}.
 
-        Rows whose band is unknown count in ``all`` only.
+        Rows whose band is unknown count in ``all`` only. A device without
+        the values gives no entry (never 0); a table whose walk was cut short
+        or failed gives none either: part of a table is not a count. A row
+        without a readable count makes its AP's ``all`` (and its band, when
+        known) None: unknown, since a sum that skips it would be too low.
         """
-        out: dict[Optional[Index], dict[str, int]] = {}
+        out: dict[Optional[Index], dict[str, Optional[int]]] = {}
         for cs in self.p.clients:
             self._client_source(d, cs, out)
         return out
@@ -189,9 +221,10 @@ class Extractor:
     def _client_source(self, d: DeviceData, cs: ClientSource, out: dict) -> None:
         if cs.scalar:
             v = d.scalars.get(cs.scalar)
-            if isinstance(v, (int, float)):
-                slot = out.setdefault(None, {})
-                slot["all"] = slot.get("all", 0) + int(v)
+            if isinstance(v, (int, float)) and v >= 0:
+                add_count(out.setdefault(None, {}), "all", int(v))
+            return
+        if cs.table in d.incomplete:
             return
         rows = d.tables.get(cs.table or "", {})
         pattern = re.compile(cs.match) if cs.match else None
@@ -204,8 +237,6 @@ class Extractor:
                     continue
                 groups = {k: v for k, v in m.groupdict().items() if v is not None}
             n = _num(row.get(cs.value or ""))
-            if n is None or n < 0:
-                continue
             band = None
             if cs.band:
                 src = row
@@ -217,9 +248,9 @@ class Extractor:
                 band = band_of(cs.band, src.get(cs.band.column))
             key = idx[:cs.ap_index] if cs.ap_index else None
             slot = out.setdefault(key, {})
-            slot["all"] = slot.get("all", 0) + int(n)
-            if band:
-                slot[band] = slot.get(band, 0) + int(n)
+            count = int(n) if n is not None and n >= 0 else None
+            for b in ("all", band) if band else ("all",):
+                add_count(slot, b, count)
 
     def ifaces(self, d: DeviceData) -> list[Iface]:
         it = self.p.interfaces
@@ -245,7 +276,12 @@ class Extractor:
                 rx = row.get(it.in32) if it.in32 else None
                 tx = row.get(it.out32) if it.out32 else None
             if isinstance(rx, tuple) and isinstance(tx, tuple) and rx[1] == tx[1]:
-                out.append(Iface(name, rx[0], tx[0], rx[1]))
+                disc = row.get(it.discontinuity) if it.discontinuity else None
+                out.append(Iface(name, rx[0], tx[0], rx[1],
+                                 speed_bps=speed_bps(row.get(it.high_speed) if it.high_speed else None,
+                                                     row.get(it.speed) if it.speed else None),
+                                 discontinuity_ticks=int(disc) if isinstance(disc, (int, float))
+                                 and not isinstance(disc, bool) and disc >= 0 else None))
                 indexes.append(idx)
         # Two rows with one name (ifDescr fallbacks often repeat) would share a
         # counter baseline and a series: name them apart by their ifIndex.
@@ -258,6 +294,7 @@ class Extractor:
     def managed_aps(self, d: DeviceData, clients: dict) -> list[ManagedAp]:
         spec = self.p.controller.aps if self.p.controller else None
         rows = d.tables.get(spec.table, {}) if spec else {}
+        table_failed = spec is not None and spec.table in d.incomplete
         keys = set(rows) | {k for k in clients if k is not None}
         out: list[ManagedAp] = []
         for key in sorted(keys):
@@ -269,7 +306,8 @@ class Extractor:
             name = row.get(spec.name) if spec and spec.name else None
             status = row.get(spec.status) if spec and spec.status else None
             up = True if status is None or spec is None else _status_up(status, spec)
-            ap = ManagedAp(key, mac, str(name) if name else None, up)
+            ap = ManagedAp(key, mac, str(name) if name else None, up,
+                           status_known=not (table_failed and key not in rows))
             if spec and spec.uptime and isinstance(row.get(spec.uptime), (int, float)):
                 ap.uptime_s = int(row[spec.uptime])
             if spec and spec.cpu and isinstance(row.get(spec.cpu), (int, float)):
@@ -288,8 +326,9 @@ class Extractor:
 
     def read(self, d: DeviceData) -> Reading:
         r = Reading()
-        up = self.value(d, self.p.uptime)
+        up, src = self.value_from(d, self.p.uptime)
         r.uptime_s = int(up) if up is not None else None
+        r.uptime_from = src.scalar if src is not None else None
         r.clients = self.clients(d)
         tot = self.value(d, self.p.clients_total)
         r.clients_total = int(tot) if tot is not None else None

@@ -223,6 +223,31 @@ class Session:
                 out[str(name)] = to_raw(val)
         return out
 
+    async def get_next(self, oids: Sequence[str]) -> dict[str, str]:
+        """One GETNEXT of ``oids``: {asked oid: the oid the agent returned}.
+
+        Used by detection to ask whether a subtree holds anything, so the
+        values are not kept. An OID with no successor (endOfMibView, or v1's
+        noSuchName) is left out.
+        """
+        out: dict[str, str] = {}
+        chunks = [list(oids[i:i + MAX_VARBINDS]) for i in range(0, len(oids), MAX_VARBINDS)]
+        while chunks:
+            chunk = chunks.pop(0)
+            err_ind, err_status, err_index, vbs = await next_cmd(
+                self.engine, self.auth, self.target, self.context,
+                *(ObjectType(ObjectIdentity(ObjectName(o))) for o in chunk), lookupMib=False)
+            self.engines.tune(self.engine)
+            if not err_ind and err_status and int(err_status) != 0 and self.version == "1":
+                if len(chunk) > 1:  # v1 fails the whole PDU for one OID past the end: ask alone
+                    chunks = [[o] for o in chunk] + chunks
+                continue
+            self._check(err_ind, err_status, err_index, "GETNEXT")
+            for asked, (name, val) in zip(chunk, vbs):
+                if to_raw(val).kind != "missing":
+                    out[asked] = str(name)
+        return out
+
     async def _bulk(self, reps: int, oids: list[tuple[int, ...]]) -> tuple:
         """GETBULK without hlapi's per-request MIB resolution of the request OIDs.
 

@@ -121,8 +121,8 @@ def record_history_outages(sim: Any, cfg: Config, base: Path, start: float, unti
     """Put the simulated history into the outage log, so availability covers it.
 
     Runs before the service starts: planned outages become closed outages, the
-    range becomes a monitoring session, and APs never seen get ``first_seen``
-    at its start (the engine keeps what it finds).
+    range becomes a monitoring session and every AP's coverage (observed time),
+    and APs never seen get ``first_seen`` at its start (the engine keeps what it finds).
     """
     from ..status.statestore import StateStore
 
@@ -137,6 +137,8 @@ def record_history_outages(sim: Any, cfg: Config, base: Path, start: float, unti
                                   reason="snmp_timeout", source="snmp")
                 n += 1
         states.add_session(_dt(start), _dt(until))
+        for a in cfg.aps:  # the simulated history observed every AP throughout
+            states.add_coverage(a.id, _dt(start), _dt(until))
         known = {r["ap"] for r in states.load_ap_states()}
         states.save_ap_states({"ap": a.id, "site": a.site, "state": "unknown", "first_seen": _dt(start)}
                               for a in cfg.aps if a.id not in known)

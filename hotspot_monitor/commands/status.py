@@ -130,6 +130,11 @@ def render(data: dict[str, Any], tz) -> str:
         store = "ok" if w.get("store_ok") else "DOWN, buffering"
         out.append(f"service {state}, last update {local(svc.get('updated'))} ({tz}); store {store}; "
                    f"{w.get('pending', 0)} samples waiting, {w.get('rejected', 0)} refused by the store")
+        rnd = svc.get("snmp_round")
+        if rnd:
+            failed = ", ".join(f"{k} {v}" for k, v in rnd.get("failures", {}).items()) or "none failed"
+            out.append(f"last SNMP round: {rnd.get('devices')} devices in {rnd.get('seconds')} s "
+                       f"({rnd.get('cpu_s')} s CPU), {failed}, finished {local(rnd.get('finished'))}")
     else:
         out.append("service: no runtime file (not started here?)")
     if data["mqtt_unknown_aps"]:

@@ -135,6 +135,9 @@ class CollectorSettings(Strict):
     concurrency: int = Field(100, ge=1, le=5000)
     max_gap_s: float = Field(900.0, gt=0, description="no rate across a longer gap")
     down_after: int = Field(3, ge=1, description="failed polls before an AP is down")
+    default_link_mbps: float = Field(
+        100.0, gt=0, description="what an interface carries when neither it nor its site "
+        "(backhaul_mbps) says: bounds 32-bit counter wraps (docs/snmp.md)")
     flap_transitions: int = Field(6, ge=2)
     flap_window_s: float = Field(3600.0, gt=0)
     shard: Optional[str] = Field(None, pattern=r"^\d+/\d+$", description="i/n, 0 <= i < n")
@@ -359,6 +362,15 @@ def semantic_errors(data: dict) -> list[tuple[tuple, str]]:
             errs.append((("controllers", i, "id"), f"id {c['id']!r} is also an AP id"))
         if c.get("site") is not None and c.get("site") not in site_ids:
             errs.append((("controllers", i, "site"), f"unknown site {c['site']!r}"))
+    for i, site in entries("sites"):
+        hours = site.get("service_hours")
+        if isinstance(hours, dict):
+            # a day left out would silently be closed: make the operator say so
+            missing = [d for d in WEEKDAYS if d not in hours]
+            if missing:
+                errs.append((("sites", i, "service_hours"),
+                             f"no hours for {', '.join(missing)}: give HH:MM-HH:MM or closed "
+                             f"for every weekday (or one HH:MM-HH:MM for all days)"))
     mqtt_ids: set = set()
     for i, ap in entries("aps"):
         if "site" in ap and ap["site"] not in site_ids:

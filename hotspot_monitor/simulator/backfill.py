@@ -17,7 +17,7 @@ import time
 from datetime import datetime, timezone
 from typing import Iterator
 
-from collectors.counters import CounterTracker
+from collectors.counters import CounterTracker, link_bps
 
 from ..sample import Sample
 from ..stores.base import MetricStore
@@ -36,9 +36,11 @@ def backfill_samples(sim: Simulator, start: float, end: float, step_s: float = 3
     """Samples of every AP for [start, end), in time order per AP."""
     tracker = CounterTracker(max_gap_s=max(900.0, 3 * step_s))
     t0 = start - (start % step_s)
+    backhaul = {s.id: s.backhaul_mbps for s in sim.config.sites}
     for ap in sim.config.aps:
         spec = sim.model.aps[ap.id]
         tags = {"site": ap.site, "ap": ap.id}
+        speed = link_bps(None, backhaul.get(ap.site))
         ifaces = [name for _, name, _, role, _ in IFACES[spec.vendor] if role not in ("lo", "bridge")]
         for ev in sim.plan.ap_events(ap.id, start, end):
             if ev.kind in ("outage", "power_cut") and ev.source == "plan":
@@ -70,13 +72,10 @@ def backfill_samples(sim: Simulator, start: float, end: float, step_s: float = 3
                 yield Sample("ap_clients", {**tags, "radio": radio}, {"clients": c}, when)
             for iface in ifaces:
                 rx, tx = st.counters[iface]
-                drx = tracker.update((ap.id, iface, "rx"), rx, t, bits=st.bits, uptime_s=st.uptime_s)
-                dtx = tracker.update((ap.id, iface, "tx"), tx, t, bits=st.bits, uptime_s=st.uptime_s)
-                if drx is not None and dtx is not None:
-                    fields = {"rx_bytes": drx.bytes, "tx_bytes": dtx.bytes}
-                    if drx.bps is not None and dtx.bps is not None:
-                        fields.update(rx_bps=float(drx.bps), tx_bps=float(dtx.bps))
-                    yield Sample("ap_traffic", {**tags, "iface": iface}, fields, when)
+                iv = tracker.update((ap.id, iface), rx, tx, t, bits=st.bits, uptime_s=st.uptime_s,
+                                    speed_bps=speed)
+                if iv is not None:
+                    yield Sample("ap_traffic", {**tags, "iface": iface}, iv.fields(), when)
             system = {"cpu_pct": st.cpu_pct, "mem_pct": st.mem_pct}
             if spec.vendor in TEMP_VENDORS:
                 system["temp_c"] = st.temp_c

@@ -284,6 +284,7 @@ def _entries(vendor: str, hc: bool, ncpu: int) -> list[tuple[Oid, Getter, object
                 (xcol(10), g_c64, (role, "out")),
                 (xcol(15), g_const, enc_int(speed, GAUGE32)),
                 (xcol(18), g_const, s("")),
+                (xcol(19), g_const, enc_int(0, TIMETICKS)),  # ifCounterDiscontinuityTime: none since boot
             ]
     base = HR_CPU_BASE[vendor]
     for i in range(ncpu):

@@ -22,6 +22,12 @@ Rules (docs/status.md explains why):
   observation from another source); it ends at the first good observation.
 * Observations older than the last accepted one from the same source are
   ignored and counted (SNMP poll times and MQTT device clocks interleave).
+* *Coverage* (what availability calls monitored): each AP's observations,
+  and the MQTT collector's repeated staleness judgments, form stretches of
+  observed time; a gap longer than ``collector.max_gap_s`` ends a stretch at
+  its last observation, and so does an ``ap_status`` failure of the AP's
+  controller (the AP is ``unknown`` until it is seen again). Silence is never
+  counted as uptime.
 """
 from __future__ import annotations
 
@@ -42,6 +48,7 @@ log = logging.getLogger(__name__)
 IMMEDIATE_REASONS = frozenset({"lwt_offline", "stale", "controller_reports_down"})
 REASONS = frozenset({"snmp_timeout", "snmp_error", "snmp_auth"}) | IMMEDIATE_REASONS
 UP, DOWN, UNKNOWN = "up", "down", "unknown"
+CONTROLLER_UNREACHABLE = "controller_unreachable"
 
 
 def round_seconds(delta: timedelta) -> int:
@@ -100,6 +107,9 @@ class ApTrack:
     flap_times: list[datetime] = field(default_factory=list)
     sources: dict[str, SourceTrack] = field(default_factory=dict)
     open_outage_id: Optional[int] = None
+    covered_since: Optional[datetime] = None  # the observed stretch still going on
+    covered_until: Optional[datetime] = None
+    blind: Optional[str] = None  # why the AP cannot be seen now (its controller is unreachable)
 
     def to_row(self) -> dict[str, Any]:
         worst = max(self.sources.values(), key=lambda s: s.failures, default=None)
@@ -114,6 +124,8 @@ class ApTrack:
             "sources": {**{k: s.to_dict() for k, s in self.sources.items()},
                         "_first_bad_after_ok": _iso(self.first_bad_after_ok)},
             "open_outage_id": self.open_outage_id,
+            "covered_since": self.covered_since, "covered_until": self.covered_until,
+            "blind_reason": self.blind,
         }
 
     @classmethod
@@ -128,6 +140,8 @@ class ApTrack:
             flap_times=[_dt(t) for t in r.get("flap_times") or []],
             sources={k: SourceTrack.from_dict(v) for k, v in src.items()},
             open_outage_id=r.get("open_outage_id"),
+            covered_since=r.get("covered_since"), covered_until=r.get("covered_until"),
+            blind=r.get("blind_reason"),
         )
 
 
@@ -190,6 +204,10 @@ class StatusEngine:
         self.stats: Counter[str] = Counter()
         self._site_of = {a.id: a.site for a in cfg.aps}
         self._aps: dict[str, ApTrack] = {a.id: ApTrack(a.id, a.site) for a in cfg.aps}
+        # APs seen only through a controller: blind while it cannot be polled
+        self._controller_aps = {c.id: [a.id for a in cfg.aps if a.controller == c.id and not a.host]
+                                for c in cfg.controllers}
+        self._closed: dict[str, list[dict[str, Any]]] = {}  # finished stretches not yet stored
         self._dirty: set[str] = set()
         self._session: Optional[int] = None
         if store is not None:
@@ -221,12 +239,13 @@ class StatusEngine:
              stale: Iterable[tuple[str, datetime]] = ()) -> list[Sample]:
         """Periodic housekeeping: age flap windows, save state, mark the session alive.
 
-        ``stale`` is ``(ap, since)`` pairs from the MQTT collector (see :meth:`mark_stale`).
+        ``stale`` is ``(ap, since)`` pairs from the MQTT collector (see :meth:`mark_stale`),
+        judged at ``now``.
         """
         now = utc(now)
         events: list[Sample] = []
         for ap, since in stale:
-            events += self.mark_stale(ap, since)
+            events += self.mark_stale(ap, since, now)
         for tr in self._aps.values():
             if tr.flap_times and self._update_flapping(tr, now):
                 self._dirty.add(tr.ap)
@@ -240,16 +259,20 @@ class StatusEngine:
 
     def save(self) -> bool:
         """Write the AP states that changed since the last save (kept for retry on failure)."""
-        if self.store is None or not self._dirty:
+        if self.store is None or not (self._dirty or self._closed):
             self._dirty.clear()
+            self._closed.clear()
             return True
         try:
-            self.store.save_ap_states(self._aps[a].to_row() for a in sorted(self._dirty))
+            self.store.save_ap_states((self._aps[a].to_row() for a in sorted(self._dirty)),
+                                      coverage=[x for a in sorted(self._closed)
+                                                for x in self._closed[a]])
         except SQLAlchemyError as e:
             self._count("store_errors", f"state store failed to save AP states: "
                         f"{type(e).__name__}")
             return False
         self._dirty.clear()
+        self._closed.clear()
         return True
 
     def stop(self, now: datetime) -> None:
@@ -264,26 +287,35 @@ class StatusEngine:
             self._session = None
 
     # -- input ----------------------------------------------------------------
-    def mark_stale(self, ap: str, at: datetime) -> list[Sample]:
+    def mark_stale(self, ap: str, at: datetime, now: Optional[datetime] = None) -> list[Sample]:
         """The MQTT collector saw no heartbeat for too long: source mqtt is down from ``at``.
 
         A judgment, not an observation, so it may be repeated every tick: once
-        the mqtt source is down it is a no-op, and an ``at`` older than the
+        the mqtt source is down it changes no state, and an ``at`` older than the
         AP's last observation (SNMP polls went on) is taken at that
         observation's time instead of being discarded as out of order.
+        ``now`` (default ``at``) is when the judgment was made: the collector
+        was listening until then, so the AP counts as observed (down) until
+        ``now``. The collector judges only while it is connected.
         """
         at = utc(at)
+        now = at if now is None else utc(now)
         silent_since, t = at, at
         tr = self._aps.get(ap)
         if tr is not None:
             src = tr.sources.get("mqtt")
             if src is not None and src.down:
+                self._cover(tr, now)  # listened for and silent: still observed, still down
+                tr.blind = None
                 return []
             if tr.last_seen is not None and at < tr.last_seen:
                 t = tr.last_seen
         site = self._site_of.get(ap, "")
-        return self._observe(Sample("ap_status", {"site": site, "ap": ap, "source": "mqtt"},
-                                    {"up": 0, "reason": "stale"}, t), silent_since)
+        events = self._observe(Sample("ap_status", {"site": site, "ap": ap, "source": "mqtt"},
+                                      {"up": 0, "reason": "stale"}, t), silent_since)
+        if tr is not None:
+            self._cover(tr, now)
+        return events
 
     def observe(self, sample: Sample) -> list[Sample]:
         """Feed one ``ap_status`` Sample; returns the ``ap_event`` Samples it caused."""
@@ -304,6 +336,8 @@ class StatusEngine:
         if self.store is not None and self._session is None:
             self.start(t)
         self.stats["observed"] += 1
+        self._cover(tr, t)
+        tr.blind = None
         if tr.first_seen is None or t < tr.first_seen:
             tr.first_seen = t
         if tr.last_seen is None or t > tr.last_seen:
@@ -340,6 +374,9 @@ class StatusEngine:
             return None
         tr = self._aps.get(ap)
         if tr is None:
+            if ap in self._controller_aps:
+                self._observe_controller(ap, bool(up), t)
+                return None
             self._count("unknown_ap", "ignored an ap_status sample for an AP not in the inventory")
             return None
         source = str(s.tags.get("source") or "snmp")
@@ -351,6 +388,46 @@ class StatusEngine:
         n = self.stats[what]
         if n & (n - 1) == 0:  # 1, 2, 4, 8...: rate-limited logging
             log.warning("%s (%d so far)", msg, n)
+
+    # -- coverage: what was actually observed -----------------------------------
+    def _cover(self, tr: ApTrack, t: datetime) -> None:
+        """Extend the AP's observed stretch to ``t``, or start a new one after a gap."""
+        if tr.covered_since is None or tr.covered_until is None:
+            tr.covered_since = tr.covered_until = t
+        elif t - tr.covered_until > self.max_gap:
+            self._close_coverage(tr)
+            tr.covered_since = tr.covered_until = t
+        elif t > tr.covered_until:
+            tr.covered_until = t
+        elif t < tr.covered_since and tr.covered_since - t <= self.max_gap:
+            tr.covered_since = t  # another source's clock a little behind
+        else:
+            return
+        self._dirty.add(tr.ap)
+
+    def _close_coverage(self, tr: ApTrack) -> None:
+        """End the observed stretch at its last observation (stored by the next save)."""
+        if tr.covered_since is not None and tr.covered_until is not None \
+                and tr.covered_until > tr.covered_since:
+            self._closed.setdefault(tr.ap, []).append(
+                {"ap": tr.ap, "start": tr.covered_since, "end": tr.covered_until})
+        if tr.covered_since is not None:
+            self._dirty.add(tr.ap)
+        tr.covered_since = tr.covered_until = None
+
+    def _observe_controller(self, controller: str, ok: bool, t: datetime) -> None:
+        """A controller that cannot be polled leaves its APs unseen: not up, not
+        down, but unmonitored from their last observation until they are seen again."""
+        self.stats["controller_observed"] += 1
+        if ok:
+            return
+        self.stats["controller_unreachable"] += 1
+        for ap in self._controller_aps[controller]:
+            tr = self._aps[ap]
+            self._close_coverage(tr)
+            if tr.blind != CONTROLLER_UNREACHABLE:
+                tr.blind = CONTROLLER_UNREACHABLE
+                self._dirty.add(ap)
 
     # -- the state machine ---------------------------------------------------
     def _update_source(self, tr: ApTrack, source: str, ok: bool, reason: str, t: datetime,
@@ -428,7 +505,9 @@ class StatusEngine:
         if self.store is None:
             return True
         try:
-            new_id = self.store.transition(tr.to_row(), open_outage=open_, close_outage=close)
+            new_id = self.store.transition(tr.to_row(), open_outage=open_, close_outage=close,
+                                           coverage=self._closed.get(tr.ap, []))
+            self._closed.pop(tr.ap, None)
         except SQLAlchemyError as e:
             tr.state, tr.since, tr.reason, tr.flap_times, tr.open_outage_id = old
             self._count("store_errors", f"state store failed, transition of {tr.ap} not applied: "
@@ -456,8 +535,8 @@ class StatusEngine:
 
     def snapshot(self) -> Snapshot:
         """Per-AP and per-site rows for the ``status`` command and the dashboard."""
-        aps = [ApRow(tr.site, tr.ap, tr.state, tr.since, tr.last_seen, tr.flapping,
-                     tr.reason if tr.state == DOWN else None)
+        aps = [ApRow(tr.site, tr.ap, UNKNOWN if tr.blind else tr.state, tr.since, tr.last_seen,
+                     tr.flapping, tr.blind or (tr.reason if tr.state == DOWN else None))
                for tr in sorted(self._aps.values(), key=lambda x: (x.site, x.ap))]
         sites = []
         for s in self.cfg.sites:

@@ -49,6 +49,24 @@ def intersect(xs: list[Interval], ys: list[Interval]) -> list[Interval]:
     return out
 
 
+def subtract(xs: list[Interval], ys: list[Interval]) -> list[Interval]:
+    """``xs`` minus ``ys`` (both merged lists)."""
+    out: list[Interval] = []
+    j = 0
+    for a, b in xs:
+        while j < len(ys) and ys[j][1] <= a:
+            j += 1
+        k, cur = j, a
+        while k < len(ys) and ys[k][0] < b:
+            if ys[k][0] > cur:
+                out.append((cur, ys[k][0]))
+            cur = max(cur, ys[k][1])
+            k += 1
+        if cur < b:
+            out.append((cur, b))
+    return out
+
+
 def total(xs: Iterable[Interval]) -> int:
     return sum(b - a for a, b in xs)
 

@@ -4,9 +4,15 @@ Plain SQLAlchemy 2.x (Core + ORM mapping) so that the same code runs on SQLite
 (embedded default, WAL mode) and PostgreSQL. We store the *state* and the
 *changes* (healthchecks' shape): ``ap_state`` is one row per AP (what the engine
 needs to resume after a restart), ``outages`` is one row per outage (the log
-availability is derived from) and ``monitor_sessions`` is one row per run of the
+availability is derived from), ``monitor_sessions`` is one row per run of the
 service, so that time while the service was not running can be told apart
-from time when an AP was up.
+from time when an AP was up, and ``coverage`` is one row per finished stretch
+of time in which an AP was actually observed (the stretch still going on lives
+in ``ap_state.covered_since``/``covered_until``), so that silence is never
+taken for uptime.
+
+Columns added after a table was first created are added at start-up
+(:func:`_add_missing_columns`): every such column is nullable.
 
 Times are stored as naive UTC ``DateTime`` (microsecond resolution on both
 backends) and handed out as aware UTC datetimes.
@@ -31,6 +37,7 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    inspect,
     or_,
     select,
     update,
@@ -78,6 +85,9 @@ class OutageRow(Base):
     duration_s: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
     reason: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(32))
+    # the data ended while the AP was still down (an import): ``end`` is the
+    # last observation, not a recovery; a later import may extend it
+    truncated: Mapped[Optional[bool]] = mapped_column(Boolean, nullable=True, default=False)
 
 
 class ApStateRow(Base):
@@ -99,6 +109,23 @@ class ApStateRow(Base):
     flap_times: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of ISO times
     sources: Mapped[str] = mapped_column(Text, default="{}")  # JSON: per-source verdicts
     open_outage_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    # the stretch of observed time still going on (see CoverageRow)
+    covered_since: Mapped[Optional[datetime]] = mapped_column(UtcDateTime, nullable=True)
+    covered_until: Mapped[Optional[datetime]] = mapped_column(UtcDateTime, nullable=True)
+    # why the AP cannot be seen now (``controller_unreachable``), else NULL
+    blind_reason: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+
+
+class CoverageRow(Base):
+    """A finished stretch ``[start, end]`` in which the AP was observed, with no
+    gap between observations longer than ``collector.max_gap_s``."""
+
+    __tablename__ = "coverage"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ap: Mapped[str] = mapped_column(String(255), index=True)
+    start: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    end: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
 class SessionRow(Base):
@@ -124,6 +151,34 @@ class Outage:
     duration_s: Optional[float]
     reason: str
     source: str
+    truncated: bool = False  # still down when the (imported) data ended
+
+
+def _outage(r: Any) -> Outage:
+    d = dict(r)
+    d["truncated"] = bool(d.get("truncated"))
+    return Outage(**d)
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageSpan:
+    """A stretch of time in which an AP was observed (``open``: still growing)."""
+
+    ap: str
+    start: datetime
+    end: datetime
+    open: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryMerge:
+    """What :meth:`StateStore.merge_history` added, extended and found already there."""
+
+    sessions_added: int = 0
+    coverage_added: int = 0
+    outages_added: int = 0
+    outages_extended: int = 0
+    outages_known: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +204,30 @@ def _ap_row(s: dict[str, Any]) -> dict[str, Any]:
     d["consecutive_failures"] = int(d.get("consecutive_failures") or 0)
     d["flapping"] = bool(d.get("flapping"))
     return d
+
+
+def _insert_coverage(c: Any, spans: Iterable[dict[str, Any]]) -> None:
+    rows = [{"ap": x["ap"], "start": x["start"], "end": x["end"]} for x in spans
+            if x["end"] > x["start"]]
+    if rows:
+        c.execute(insert(CoverageRow.__table__), rows)
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """``create_all`` makes missing tables but never alters existing ones: add the
+    (nullable) columns a newer version introduced, so an old state DB keeps working."""
+    insp = inspect(engine)
+    prep = engine.dialect.identifier_preparer
+    for table in Base.metadata.sorted_tables:
+        have = {c["name"] for c in insp.get_columns(table.name)}
+        missing = [col for col in table.columns if col.name not in have]
+        if not missing:
+            continue
+        with engine.begin() as c:
+            for col in missing:
+                assert col.nullable, f"{table.name}.{col.name} must be nullable to be added"
+                c.exec_driver_sql(f"ALTER TABLE {prep.quote(table.name)} ADD COLUMN "
+                                  f"{prep.quote(col.name)} {col.type.compile(dialect=engine.dialect)}")
 
 
 def _upsert_ap_states(c: Any, rows: list[dict[str, Any]]) -> None:
@@ -197,6 +276,7 @@ class StateStore:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         Base.metadata.create_all(self.engine)
+        _add_missing_columns(self.engine)
 
     @property
     def display_url(self) -> str:
@@ -227,26 +307,37 @@ class StateStore:
             out.append(d)
         return out
 
-    def save_ap_states(self, states: Iterable[dict[str, Any]]) -> int:
-        """Upsert AP states (portable: UPDATE known keys, INSERT the rest)."""
+    def save_ap_states(self, states: Iterable[dict[str, Any]],
+                       coverage: Iterable[dict[str, Any]] = ()) -> int:
+        """Upsert AP states (portable: UPDATE known keys, INSERT the rest).
+
+        ``coverage`` (ap/start/end dicts) are the stretches the engine closed
+        since the last save; they go in the same transaction as the states whose
+        ``covered_since`` moved on, so a crash never loses a stretch."""
         rows = [_ap_row(s) for s in states]
-        if rows:
+        spans = list(coverage)
+        if rows or spans:
             with self.engine.begin() as c:
-                _upsert_ap_states(c, rows)
+                if rows:
+                    _upsert_ap_states(c, rows)
+                _insert_coverage(c, spans)
         return len(rows)
 
     def transition(self, state: dict[str, Any], *, open_outage: Optional[dict[str, Any]] = None,
-                   close_outage: Optional[tuple[int, datetime]] = None) -> Optional[int]:
+                   close_outage: Optional[tuple[int, datetime]] = None,
+                   coverage: Iterable[dict[str, Any]] = ()) -> Optional[int]:
         """Record one AP state change atomically: the outage row and the AP state.
 
         ``open_outage`` holds ap/site/start/reason/source; its new id is stored
         in ``state['open_outage_id']`` and returned. ``close_outage`` is
-        ``(id, end)``. One transaction, so a crash never leaves an outage the
-        AP state does not know about.
+        ``(id, end)``. ``coverage``: stretches of this AP closed since the last
+        save. One transaction, so a crash never leaves an outage the AP state
+        does not know about.
         """
         t = OutageRow.__table__
         new_id: Optional[int] = None
         with self.engine.begin() as c:
+            _insert_coverage(c, coverage)
             if close_outage is not None:
                 oid, end = close_outage
                 start = c.execute(select(t.c.start).where(t.c.id == oid)).scalar()
@@ -279,8 +370,7 @@ class StateStore:
             # Conditional UPDATE: a second closer (another worker) changes nothing.
             c.execute(update(t).where(and_(t.c.id == outage_id, t.c.end.is_(None)))
                       .values(end=end, duration_s=duration))
-            return Outage(row["id"], row["ap"], row["site"], row["start"], utc(end),
-                          duration, row["reason"], row["source"])
+            return _outage(dict(row, end=utc(end), duration_s=duration))
 
     def add_outage(self, *, ap: str, site: str, start: datetime, end: Optional[datetime],
                    reason: str, source: str) -> int:
@@ -308,7 +398,7 @@ class StateStore:
             q = q.where(t.c.end.is_(None))
         q = q.order_by(t.c.start, t.c.id)
         with self.engine.connect() as c:
-            return [Outage(**dict(r)) for r in c.execute(q).mappings()]
+            return [_outage(r) for r in c.execute(q).mappings()]
 
     # -- monitoring sessions -------------------------------------------------
     def start_session(self, at: datetime) -> int:
@@ -353,6 +443,81 @@ class StateStore:
         if start is not None:
             out = [s for s in out if s.covered_until > utc(start)]
         return out
+
+
+    # -- coverage ------------------------------------------------------------
+    def add_coverage(self, ap: str, start: datetime, end: datetime) -> None:
+        """Record a finished observed stretch directly: imports and tests."""
+        with self.engine.begin() as c:
+            _insert_coverage(c, [{"ap": ap, "start": start, "end": end}])
+
+    def coverage(self, *, start: Optional[datetime] = None, end: Optional[datetime] = None,
+                 aps: Optional[Sequence[str]] = None) -> list[CoverageSpan]:
+        """Observed stretches overlapping ``[start, end)``: the finished ones and
+        each AP's stretch still going on (``open``), oldest first."""
+        t, a = CoverageRow.__table__, ApStateRow.__table__
+        q = select(t.c.ap, t.c.start, t.c.end)
+        o = select(a.c.ap, a.c.covered_since, a.c.covered_until).where(
+            and_(a.c.covered_since.is_not(None), a.c.covered_until.is_not(None)))
+        if end is not None:
+            q = q.where(t.c.start < end)
+            o = o.where(a.c.covered_since < end)
+        if start is not None:
+            q = q.where(t.c.end > start)
+            o = o.where(a.c.covered_until > start)
+        if aps is not None:
+            q = q.where(t.c.ap.in_(list(aps)))
+            o = o.where(a.c.ap.in_(list(aps)))
+        with self.engine.connect() as c:
+            out = [CoverageSpan(r.ap, r.start, r.end) for r in c.execute(q)]
+            out += [CoverageSpan(r.ap, r.covered_since, r.covered_until, True) for r in c.execute(o)]
+        return sorted(out, key=lambda x: (x.start, x.ap))
+
+    # -- history (import) --------------------------------------------------------
+    def merge_history(self, *, sessions: Iterable[tuple[datetime, datetime]] = (),
+                      coverage: Iterable[CoverageSpan] = (),
+                      outages: Iterable[Outage] = ()) -> HistoryMerge:
+        """Add imported history in one transaction; safe to repeat (idempotent).
+
+        A session or stretch already recorded exactly is skipped (availability
+        takes unions, so overlaps never count twice anyway). An outage is known
+        by its AP and start: an identical one is skipped, a ``truncated`` one
+        is extended by a longer import, anything else already there wins (the
+        live engine owns its own outages). Never touches ``ap_state``.
+        """
+        ts, tc, to = SessionRow.__table__, CoverageRow.__table__, OutageRow.__table__
+        added = {"sessions_added": 0, "coverage_added": 0, "outages_added": 0,
+                 "outages_extended": 0, "outages_known": 0}
+        with self.engine.begin() as c:
+            for s0, s1 in sessions:
+                if c.execute(select(ts.c.id).where(and_(ts.c.started == s0, ts.c.stopped == s1))
+                             ).first() is None:
+                    c.execute(insert(ts).values(started=s0, last_alive=s1, stopped=s1))
+                    added["sessions_added"] += 1
+            for x in coverage:
+                if x.end <= x.start:
+                    continue
+                if c.execute(select(tc.c.id).where(and_(tc.c.ap == x.ap, tc.c.start == x.start,
+                                                        tc.c.end == x.end))).first() is None:
+                    _insert_coverage(c, [{"ap": x.ap, "start": x.start, "end": x.end}])
+                    added["coverage_added"] += 1
+            for o in outages:
+                row = c.execute(select(to).where(and_(to.c.ap == o.ap, to.c.start == o.start))
+                                .order_by(to.c.id)).mappings().first()
+                duration = None if o.end is None else (utc(o.end) - utc(o.start)).total_seconds()
+                if row is None:
+                    c.execute(insert(to).values(ap=o.ap, site=o.site, start=o.start, end=o.end,
+                                                duration_s=duration, reason=o.reason,
+                                                source=o.source, truncated=o.truncated))
+                    added["outages_added"] += 1
+                elif (row["truncated"] and o.end is not None and row["end"] is not None
+                      and utc(o.end) > row["end"]):
+                    c.execute(update(to).where(to.c.id == row["id"])
+                              .values(end=o.end, duration_s=duration, truncated=o.truncated))
+                    added["outages_extended"] += 1
+                else:
+                    added["outages_known"] += 1
+        return HistoryMerge(**added)
 
 
 def now_utc() -> datetime:

@@ -79,8 +79,9 @@ _TYPES = {bool: "boolean", int: "integer", float: "float", str: "string"}
 class SqliteStore(MetricStore):
     """MetricStore in one SQLite file (the embedded default)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, busy_timeout_s: float = 30.0) -> None:
         self.path = str(path)
+        self.busy_timeout_s = busy_timeout_s  # how long a write waits for another process's lock
         self._local = threading.local()
         self._write_lock = threading.RLock()  # one writer; also guards the caches
         self._series: dict[int, tuple[str, dict[str, str]]] = {}
@@ -115,7 +116,7 @@ class SqliteStore(MetricStore):
         con = getattr(self._local, "con", None)
         if con is None:
             try:
-                con = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                con = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None,
                                       check_same_thread=False)
                 con.execute("PRAGMA journal_mode=WAL")
                 con.execute("PRAGMA synchronous=NORMAL")
@@ -136,6 +137,19 @@ class SqliteStore(MetricStore):
                 self._series[sid] = (m, t)
                 self._series_ids[(m, tuple(sorted(t.items())))] = sid
                 self._max_series = max(self._max_series, sid)
+
+    def _reload_series(self, con: sqlite3.Connection) -> None:
+        """Replace the series cache with what the file holds (after a rollback
+        dropped series ids this process had cached)."""
+        series: dict[int, tuple[str, dict[str, str]]] = {}
+        ids: dict[tuple, int] = {}
+        for sid, m, tags in con.execute("SELECT id, measurement, tags FROM series"):
+            t = json.loads(tags)
+            series[sid] = (m, t)
+            ids[(m, tuple(sorted(t.items())))] = sid
+        with self._write_lock:
+            self._series, self._series_ids = series, ids
+            self._max_series = max(series, default=0)
 
     def _series_id(self, con: sqlite3.Connection, m: str, tags: Mapping[str, str]) -> int:
         key = (m, tuple(sorted(tags.items())))
@@ -166,12 +180,10 @@ class SqliteStore(MetricStore):
                     con.execute("ROLLBACK")
                 del self._rows[n_rows:]
                 del self._new_types[n_types:]
-                self._series_ids.clear()
-                self._series.clear()
-                self._fast_ids.clear()
-                self._max_series = 0
-                self._latest.clear()
-                self._load_series(con)
+                # new dicts, never cleared in place: readers on other threads
+                # keep using the complete ones they already hold
+                self._fast_ids, self._latest = {}, {}
+                self._reload_series(con)
                 self._load_types(con)
                 raise StoreUnavailable(f"SQLite {self.path}: write failed: {e}") from None
 
@@ -310,18 +322,21 @@ class SqliteStore(MetricStore):
                 t = self._types[m][field] = row[0]
         return t
 
-    def _match(self, con: sqlite3.Connection, m: str,
-               tags: Optional[Mapping[str, str]]) -> list[int]:
+    def _match(self, con: sqlite3.Connection, m: str, tags: Optional[Mapping[str, str]]
+               ) -> tuple[list[int], dict[int, tuple[str, dict[str, str]]]]:
+        """Series ids matching, and the series cache they were found in: a query
+        looks its ids up in that one dict even if a writer swaps the cache."""
         if (con.execute("SELECT max(id) FROM series").fetchone()[0] or 0) > self._max_series:
             self._load_series(con)
+        series = self._series
         want = [(k, v) for k, v in (tags or {}).items()]
-        return [sid for sid, (sm, st) in list(self._series.items())
-                if sm == m and all(st.get(k) == v for k, v in want)]
+        return [sid for sid, (sm, st) in list(series.items())
+                if sm == m and all(st.get(k) == v for k, v in want)], series
 
     def latest(self, measurement: str, *, tags: Optional[Mapping[str, str]] = None,
                since: Optional[datetime] = None) -> list[Sample]:
         con = self._con()
-        sids = self._match(con, measurement, tags)
+        sids, series = self._match(con, measurement, tags)
         if not sids:
             return []
         lo = to_us(since) if since is not None else -(2**62)
@@ -335,7 +350,7 @@ class SqliteStore(MetricStore):
         for sid, t, f in rows:
             c = cache.get(sid)
             if c is None or c[0] != t or c[1] != f:
-                c = cache[sid] = (t, f, Sample(measurement, self._series[sid][1],
+                c = cache[sid] = (t, f, Sample(measurement, series[sid][1],
                                                json.loads(f), from_us(t)))
             out.append(c[2])
         return out
@@ -350,7 +365,7 @@ class SqliteStore(MetricStore):
             raise ValueError(f"every must be positive: {every}")
         lo, hi = to_us(start), to_us(end)
         con = self._con()
-        sids = self._match(con, measurement, tags)
+        sids, series = self._match(con, measurement, tags)
         if not sids or lo >= hi:
             return []
         if tz and every_us % DAY == 0:
@@ -363,7 +378,7 @@ class SqliteStore(MetricStore):
                                         g_lo, g_hi, g_every, g_origin))
         groups: dict[tuple, dict[int, list]] = defaultdict(dict)
         for (sid, b), p in parts.items():
-            key = tuple(self._series[sid][1].get(g, "") for g in group_by)
+            key = tuple(series[sid][1].get(g, "") for g in group_by)
             acc = groups[key].get(b)
             groups[key][b] = p if acc is None else merge(acc, p, agg)
         ftype = self._field_type(con, measurement, field)
@@ -377,13 +392,13 @@ class SqliteStore(MetricStore):
         _check_agg(agg)
         lo, hi = to_us(start), to_us(end)
         con = self._con()
-        sids = self._match(con, measurement, tags)
+        sids, series = self._match(con, measurement, tags)
         if not sids or lo >= hi:
             return {}
         parts = self._partials(con, measurement, field, agg, sids, lo, hi, hi - lo, lo)
         out: dict[tuple, list] = {}
         for (sid, _b), p in parts.items():
-            key = tuple(self._series[sid][1].get(g, "") for g in group_by)
+            key = tuple(series[sid][1].get(g, "") for g in group_by)
             out[key] = p if key not in out else merge(out[key], p, agg)
         ftype = self._field_type(con, measurement, field)
         return {k: final(v, agg, ftype) for k, v in out.items()}

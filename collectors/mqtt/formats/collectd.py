@@ -34,8 +34,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Optional
 
-from collectors.counters import CounterTracker, interval_fields
+from collectors.counters import CounterTracker, traffic_fields
+from collectors.policy import MetricsPolicy
 from hotspot_monitor.sample import Sample
 
 from ..topics import Route
@@ -85,9 +87,11 @@ def parse_payload(payload: bytes) -> tuple[float, list[float | int]]:
 
 
 class CollectdParser:
-    def __init__(self, counters: CounterTracker, max_gap_s: float):
+    def __init__(self, counters: CounterTracker, max_gap_s: float,
+                 policy: Optional[MetricsPolicy] = None):
         self.counters = counters
         self.max_gap_s = max_gap_s
+        self.policy = policy
         self._last_ts: dict[tuple[str, str], float] = {}
         self._stations: dict[str, dict[str, tuple[float, int]]] = {}
         self._mem: dict[str, _MemGroup] = {}
@@ -108,7 +112,9 @@ class CollectdParser:
         when = sample_time(ts, received, res)
         tags = {"site": route.site, "ap": route.ap}
         ap = route.ap
-        if plugin == "interface" and type_ == "if_octets" and pinst:
+        if plugin != "uptime" and self.policy is not None and not self.policy.counts_metrics(ap, "mqtt"):
+            res.ignored += 1  # another source supplies this AP's metrics (aps[].metrics_from)
+        elif plugin == "interface" and type_ == "if_octets" and pinst:
             self._octets(res, route, pinst, ts, prev_ts, values, when, tags)
         elif plugin == "iwinfo" and type_ == "stations" and pinst:
             n = self._one(values)
@@ -162,7 +168,7 @@ class CollectdParser:
     def _octets(self, res, route, iface, ts, prev_ts, values, when, tags) -> None:
         if len(values) != 2:
             raise BadInput("malformed", "if_octets needs rx:tx")
-        fields: dict = {}
+        fields: Optional[dict] = None
         if route.store_rates:
             if any(isinstance(v, float) and math.isnan(v) for v in values):
                 return  # the publisher's first reading: a baseline
@@ -171,16 +177,17 @@ class CollectdParser:
             if prev_ts is None or ts - prev_ts > self.max_gap_s:
                 return  # no known interval length
             dt = ts - prev_ts
-            for d, rate in zip(("rx", "tx"), values):
-                fields[f"{d}_bytes"] = int(round(rate * dt))
-                fields[f"{d}_bps"] = float(rate) * 8.0
+            rx, tx = values
+            fields = traffic_fields(int(round(rx * dt)), int(round(tx * dt)), dt,
+                                    float(rx) * 8.0, float(tx) * 8.0)
         else:
             if any(not isinstance(v, int) or not 0 <= v < 1 << 64 for v in values):
                 raise BadInput("out_of_range", "if_octets counter")
-            for d, value in zip(("rx", "tx"), values):
-                delta = self.counters.update(("collectd", route.ap, iface, d), value, ts, bits=64)
-                if delta is not None:
-                    fields.update(interval_fields(d, delta))
+            speed = self.policy.link_bps(route.site, None, self.counters.default_bps) \
+                if self.policy is not None else None
+            iv = self.counters.update(("collectd", route.ap, iface), values[0], values[1], ts,
+                                      bits=64, speed_bps=speed)
+            fields = iv.fields() if iv is not None else None
         if fields:
             res.samples.append(Sample("ap_traffic", {**tags, "iface": iface}, fields, when))
 

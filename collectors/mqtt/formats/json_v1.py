@@ -14,10 +14,12 @@ redelivery (QoS 1 is at-least-once) and is dropped as a duplicate.
 from __future__ import annotations
 
 from collections import deque
+from typing import Optional
 
 from pydantic import ValidationError
 
-from collectors.counters import CounterTracker, interval_fields
+from collectors.counters import CounterTracker
+from collectors.policy import MetricsPolicy
 from hotspot_monitor.sample import Sample
 
 from ..telemetry import decode_telemetry
@@ -31,8 +33,9 @@ RECENT = 64  # how many recent ts per AP are remembered for duplicate detection
 
 
 class JsonV1Parser:
-    def __init__(self, counters: CounterTracker):
+    def __init__(self, counters: CounterTracker, policy: Optional[MetricsPolicy] = None):
         self.counters = counters
+        self.policy = policy
         self._recent: dict[str, deque[float]] = {}
 
     def parse(self, route: Route, payload: bytes, received) -> ParseResult:
@@ -59,6 +62,8 @@ class JsonV1Parser:
         if t.uptime_s is not None:
             status["uptime_s"] = int(t.uptime_s)
         res.samples.append(Sample("ap_status", {**tags, "source": "mqtt"}, status, when))
+        if self.policy is not None and not self.policy.counts_metrics(route.ap, "mqtt"):
+            return res  # another source supplies this AP's metrics (aps[].metrics_from)
 
         total, counted = 0, False
         for radio, n in t.clients.items():
@@ -82,14 +87,13 @@ class JsonV1Parser:
             if c.rx_bytes >= limit or c.tx_bytes >= limit:
                 res.problems.append(("out_of_range", f"ifaces.{name} counter >= 2**{c.bits}"))
                 continue
-            fields: dict = {}
-            for d, value in (("rx", c.rx_bytes), ("tx", c.tx_bytes)):
-                delta = self.counters.update(("mqtt", route.ap, name, d), value, now_s,
-                                             bits=c.bits, uptime_s=t.uptime_s)
-                if delta is not None:
-                    fields.update(interval_fields(d, delta))
-            if fields:
-                res.samples.append(Sample("ap_traffic", {**tags, "iface": name}, fields, when))
+            iface_bps = c.speed_mbps * 1e6 if c.speed_mbps else None
+            speed = self.policy.link_bps(route.site, iface_bps, self.counters.default_bps) \
+                if self.policy is not None else iface_bps
+            iv = self.counters.update(("mqtt", route.ap, name), c.rx_bytes, c.tx_bytes, now_s,
+                                      bits=c.bits, uptime_s=t.uptime_s, speed_bps=speed)
+            if iv is not None:
+                res.samples.append(Sample("ap_traffic", {**tags, "iface": name}, iv.fields(), when))
 
         system: dict = {}
         for key, (lo, hi) in RANGES.items():

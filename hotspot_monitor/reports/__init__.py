@@ -1,0 +1,1 @@
+"""Reports built from the stores: the monthly partner report and its pieces."""
