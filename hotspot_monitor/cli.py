@@ -24,6 +24,8 @@ COMMANDS = {
     "alerts": ("alerts", "alerts firing, pending and recently resolved; acknowledge one"),
     "silence": ("silence", "add, list or expire silences and maintenance windows"),
     "notify-test": ("notify_test", "send a test message through one alert channel now"),
+    "web": ("web", "the dashboard on a production WSGI server"),
+    "user": ("user", "dashboard accounts: add, list, passwd, remove, token"),
 }
 
 

@@ -62,6 +62,7 @@ class Service:
     mqtt: Any = None
     alerting: Any = None
     started_at: Optional[datetime] = None
+    web: Any = None  # the dashboard's server when web.enabled (dashboard.server.WebServer)
     _queue: Optional[asyncio.Queue] = None
 
     # -- start-up ----------------------------------------------------------
@@ -85,6 +86,20 @@ class Service:
         self.engine = StatusEngine(self.cfg, self.states)
         self.writer = SampleWriter(self.store, spool_dir=state_dir / "spool",
                                    batch_size=self.cfg.store.influxdb.batch_size)
+        if self.cfg.web.enabled:
+            self._open_web()
+
+    def _open_web(self) -> None:
+        """The dashboard in this process, on the service's own stores (one service
+        for a small city); bound now so a busy port stops the start-up."""
+        from dashboard import create_app
+        from dashboard.server import WebServer
+
+        app = create_app(self.cfg, base_dir=self.base_dir, states=self.states, store=self.store)
+        try:
+            self.web = WebServer(app, self.cfg.web.listen, self.cfg.web.threads).bind()
+        except (OSError, ValueError) as e:
+            raise StartupError(f"dashboard cannot listen on {self.cfg.web.listen}: {e}") from None
 
     def _make_collectors(self, loop: asyncio.AbstractEventLoop) -> None:
         def from_thread(samples: list[Sample]) -> None:
@@ -170,6 +185,9 @@ class Service:
                  self.cfg.store.kind, "on" if self.mqtt else "off")
         if self.mqtt is not None:
             self.mqtt.start()
+        if self.web is not None:
+            self.web.start_thread()
+            log.info("dashboard on %s", self.web.url)
         tasks = [asyncio.create_task(self._consume(), name="ingest"),
                  asyncio.create_task(self._housekeeping(stop), name="housekeeping")]
         if self.snmp is not None:
@@ -267,6 +285,8 @@ class Service:
                 log.warning("closing the SNMP poller: %s", type(e).__name__)
         if self.mqtt is not None:
             await asyncio.to_thread(self.mqtt.stop)
+        if self.web is not None:
+            await asyncio.to_thread(self._close_web)
         await asyncio.sleep(0)  # let thread-safe callbacks land in the queue
         assert self._queue is not None
         while not self._queue.empty():
@@ -283,6 +303,10 @@ class Service:
         self._save_counters()  # after the writer: every Sample computed from them is durable
         self.close()
         log.info("stopped in %.1fs", time.monotonic() - t0)
+
+    def _close_web(self) -> None:
+        self.web.close()
+        self.web.app.extensions["hotspot"].close()
 
     def close(self) -> None:
         if self.store is not None:

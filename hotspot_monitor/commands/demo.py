@@ -52,10 +52,13 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     p.add_argument("--broker", choices=["auto", "mosquitto", "amqtt"], default="auto")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.add_argument("--web-listen", default="127.0.0.1:8080", metavar="HOST:PORT",
+                   help="where the dashboard listens (a free port when this one is taken)")
 
 
-def demo_config(inventory: Config, *, base: Path, broker: Any, interval: float) -> Config:
-    """The inventory with embedded stores under ``base`` and the demo broker."""
+def demo_config(inventory: Config, *, base: Path, broker: Any, interval: float,
+                web_listen: str = "127.0.0.1:8080") -> Config:
+    """The inventory with embedded stores under ``base``, the demo broker and the dashboard."""
     mqtt = inventory.mqtt.model_copy(update={
         "enabled": True, "host": broker.host, "port": broker.port, "protocol": broker.protocol,
         "username": broker.username, "password": None, "tls": None,
@@ -64,8 +67,9 @@ def demo_config(inventory: Config, *, base: Path, broker: Any, interval: float) 
         "kind": "sqlite", "sqlite": inventory.store.sqlite.model_copy(update={"path": str(base / "metrics.sqlite")})})
     collector = inventory.collector.model_copy(update={
         "interval_s": interval, "timeout_s": 1.0, "retries": 1, "max_gap_s": max(900.0, 4 * interval)})
+    web = inventory.web.model_copy(update={"enabled": True, "listen": web_listen})
     return inventory.model_copy(update={
-        "mqtt": mqtt, "store": store, "collector": collector,
+        "mqtt": mqtt, "store": store, "collector": collector, "web": web,
         "state": inventory.state.model_copy(update={"url": f"sqlite:///{base / 'state.sqlite'}",
                                                     "dir": str(base)})})
 
@@ -181,7 +185,8 @@ async def _demo(args: argparse.Namespace, inventory: Config, base: Path, stop: a
     broker = await asyncio.to_thread(start_broker, free_port(), base / "broker", prefer=prefer)
     sim: Optional[Simulator] = None
     try:
-        cfg = demo_config(inventory, base=base, broker=broker, interval=args.interval)
+        cfg = demo_config(inventory, base=base, broker=broker, interval=args.interval,
+                          web_listen=web_listen(args.web_listen))
         sim = Simulator(cfg, seed=args.seed, addressing="ports")
         await sim.start()
         cfg = sim.collector_config()
@@ -198,10 +203,13 @@ async def _demo(args: argparse.Namespace, inventory: Config, base: Path, stop: a
         except StartupError as e:
             print(f"hotspot-monitor demo: cannot start: {e}", file=sys.stderr)
             return
+        admin_password = demo_admin(service)
         victim = _pick_victim(cfg, sim, now, args.outage_after + args.outage_for)
         if victim and args.outage_for > 0:
             sim.force_down(victim, at=now + args.outage_after, until=now + args.outage_after + args.outage_for)
         _announce(cfg, sim, broker, base, victim, args, now)
+        print(f"  dashboard  {service.web.url}  login: admin / {admin_password}"
+              "  (a new password at every demo start; only its hash is stored)", flush=True)
         backfiller = None
         if history:
             # its own process: a month of samples is minutes of CPU that must
@@ -278,6 +286,35 @@ def _announce(cfg: Config, sim: Any, broker: Any, base: Path, victim: Optional[s
     lines.append(f"  status     .venv/bin/hotspot-monitor status {base / 'config.yaml'}")
     lines.append("  stop       Ctrl-C")
     print("\n".join(lines), flush=True)
+
+
+def web_listen(wanted: str) -> str:
+    """``wanted`` if that port is free now, else a free loopback port."""
+    import socket
+
+    from dashboard.server import split_listen
+
+    host, port = split_listen(wanted)
+    try:
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, port))
+        return wanted
+    except OSError:
+        return f"{host}:{free_port()}"
+
+
+def demo_admin(service: Service) -> str:
+    """The demo's admin login: a fresh random password each start, stored hashed."""
+    from dashboard.accounts import generate_password
+
+    accounts = service.web.app.extensions["hotspot"].accounts
+    password = generate_password()
+    if accounts.get("admin") is None:
+        accounts.add_user("admin", password, "admin")
+    else:
+        accounts.set_password("admin", password)
+    return password
 
 
 def free_port() -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import time
-from typing import Literal, Optional
+from typing import Literal, Optional, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -257,6 +257,37 @@ class Controller(SnmpDevice):
     name: Optional[str] = None
 
 
+class WebSettings(Strict):
+    """The dashboard (``hotspot-monitor web``, or inside ``run`` when ``enabled``)."""
+
+    enabled: bool = False
+    listen: str = Field("127.0.0.1:8080", pattern=r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$")
+    locale: Literal["id", "en"] = "en"
+    secret_key: Optional[SecretStr] = None  # default: generated once in state.dir
+    secure_cookies: bool = False  # true when served over HTTPS (behind a TLS proxy)
+    trusted_proxies: int = Field(0, ge=0, le=5, description="X-Forwarded-* hops to trust")
+    threads: int = Field(8, ge=1, le=64)
+    sla_target_pct: float = Field(95.0, gt=0, le=100)
+    stale_after_s: Optional[float] = Field(None, gt=0, description="default: 3 poll intervals")
+    refresh_s: float = Field(15.0, ge=1, le=600, description="how often open pages refresh")
+    tile_url: Optional[str] = Field(None, pattern=r"^https?://")  # e.g. OpenStreetMap tiles
+    tile_attribution: str = "© OpenStreetMap contributors"
+    login_attempts: int = Field(5, ge=1, description="wrong passwords before a lockout")
+    lockout_s: float = Field(300.0, gt=0)
+
+
+class Partner(Strict):
+    """The telecom partner (or another party) that sees only its own sites."""
+
+    id: str = Field(pattern=ID_RE)
+    name: str
+    sites: Union[Literal["all"], list[str]] = Field(default_factory=list)
+    contacts: list[str] = Field(default_factory=list)
+
+    def covers(self, site_id: str) -> bool:
+        return self.sites == "all" or site_id in self.sites
+
+
 class Config(Strict):
     timezone: str = "UTC"
     store: StoreSettings = StoreSettings()
@@ -267,6 +298,8 @@ class Config(Strict):
     aps: list[AccessPoint] = Field(default_factory=list)
     controllers: list[Controller] = Field(default_factory=list)
     alerts: AlertsSettings = AlertsSettings()
+    web: WebSettings = WebSettings()
+    partners: list[Partner] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
@@ -321,6 +354,12 @@ def semantic_errors(data: dict) -> list[tuple[tuple, str]]:
         return seen
 
     site_ids, ap_ids, ctrl_ids = ids("sites"), ids("aps"), ids("controllers")
+    ids("partners")
+    for i, it in enumerate(data.get("partners") if isinstance(data.get("partners"), list) else []):
+        sites = it.get("sites") if isinstance(it, dict) else None
+        for j, sid in enumerate(sites if isinstance(sites, list) else []):
+            if isinstance(sid, str) and sid not in site_ids:
+                errs.append((("partners", i, "sites", j), f"unknown site {sid!r}"))
     for i, c in entries("controllers"):
         if c.get("id") in ap_ids:
             errs.append((("controllers", i, "id"), f"id {c['id']!r} is also an AP id"))
