@@ -67,24 +67,26 @@ def test_high_cpu_mem_temp_from_latest_values_with_thresholds_and_overrides(tmp_
     assert fingerprint("high_cpu", {"ap": "m1", "site": "mall"}) not in ev.checked
 
 
-def test_saturation_sums_each_aps_busiest_interface_against_the_backhaul(tmp_path):
+def test_saturation_counts_uplink_bytes_against_the_backhaul(tmp_path):
     c = cfg()
     with SqliteStore(tmp_path / "m.sqlite") as s:
         rows = []
-        for k in range(5):  # one point a minute over the 5-minute window
+        mb = 1_000_000
+        for k in range(5):  # one interval a minute over the 5-minute window
             t = NOW - timedelta(minutes=5) + timedelta(minutes=k, seconds=30)
-            # a1: eth0 carries what wlan0 carries (count it once): 60 Mbit/s down
+            # a1: wlan0 carries what eth0 (its uplink) carries again: counted once
             rows += [Sample("ap_traffic", {"site": "park", "ap": "a1", "iface": "eth0"},
-                            {"rx_bytes": 1, "tx_bytes": 1, "rx_bps": 10e6, "tx_bps": 60e6}, t),
+                            {"rx_bytes": 75 * mb, "tx_bytes": 450 * mb, "interval_s": 60.0}, t),
                      Sample("ap_traffic", {"site": "park", "ap": "a1", "iface": "wlan0"},
-                            {"rx_bytes": 1, "tx_bytes": 1, "rx_bps": 58e6, "tx_bps": 9e6}, t),
+                            {"rx_bytes": 440 * mb, "tx_bytes": 70 * mb, "interval_s": 60.0}, t),
                      Sample("ap_traffic", {"site": "park", "ap": "a2", "iface": "eth0"},
-                            {"rx_bytes": 1, "tx_bytes": 1, "rx_bps": 5e6, "tx_bps": 32e6}, t)]
+                            {"rx_bytes": 37 * mb, "tx_bytes": 240 * mb, "interval_s": 60.0}, t)]
         s.write(rows)
         s.flush()
         ev = conditions(c, s)
     [sat] = [x for x in ev.conditions if x.rule == "saturation"]
-    assert sat.labels["site"] == "park" and sat.value == 92.0  # (60 + 32) / 100 Mbit/s
+    # sent: 5 x (450 + 240) MB in 300 s = 92 Mbit/s of a 100 Mbit/s backhaul (threshold 80 %)
+    assert sat.labels["site"] == "park" and sat.value == 92.0
     # the mall has no backhaul_mbps: nothing to compare with, not judged
     assert fingerprint("saturation", {"site": "mall"}) not in ev.checked
     assert fingerprint("saturation", {"site": "park"}) in ev.checked

@@ -13,6 +13,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Optional
 
+from .. import catalogue as cat
 from ..config.models import Config
 from ..sample import utc
 from ..stores.base import MetricStore, StoreError
@@ -68,21 +69,27 @@ class MetricsRefresher:
         return view
 
     def _site_load(self, now: datetime) -> dict[str, SiteLoad]:
-        """Per site: the sum over its APs of each AP's busiest interface direction
-        (an AP's uplink carries what its radios carry: summing interfaces would count twice)."""
+        """Per site: bytes through its APs' uplink interfaces over the window
+        (``catalogue.usage_ifaces``: radios and bridges carry the same bytes again),
+        as bits/s of the busier direction; the dashboard's utilisation chart counts
+        the same way."""
         start = now - timedelta(seconds=LOAD_WINDOW_S)
-        per_ap: dict[tuple[str, str], float] = defaultdict(float)
-        for fld in ("rx_bps", "tx_bps"):
-            for series in self.store.aggregate("ap_traffic", fld, start=start, end=now,
-                                               every=timedelta(seconds=LOAD_WINDOW_S), agg="mean",
-                                               group_by=["site", "ap", "iface"]):
-                key = (series.tags.get("site", ""), series.tags.get("ap", ""))
-                for b in series.buckets:
-                    per_ap[key] = max(per_ap[key], float(b.value))
-        out: dict[str, float] = defaultdict(float)
-        for (site, _), bps in per_ap.items():
-            out[site] += bps
-        return {site: SiteLoad(bps, LOAD_WINDOW_S) for site, bps in out.items()}
+        per_dir: list[dict[str, float]] = []
+        for fld in ("rx_bytes", "tx_bytes"):
+            got = self.store.totals(cat.AP_TRAFFIC, fld, start=start, end=now,
+                                    group_by=["site", "ap", "iface"])
+            names: dict[tuple[str, str], set[str]] = defaultdict(set)
+            for site, ap, iface in got:
+                names[(site, ap)].add(iface)
+            keep = {k: cat.usage_ifaces(v) for k, v in names.items()}
+            sums: dict[str, float] = defaultdict(float)
+            for (site, ap, iface), n in got.items():
+                if iface in keep[(site, ap)]:
+                    sums[site] += float(n)
+            per_dir.append(sums)
+        sites = set(per_dir[0]) | set(per_dir[1])
+        return {site: SiteLoad(max(per_dir[0].get(site, 0.0), per_dir[1].get(site, 0.0)) * 8 / LOAD_WINDOW_S,
+                               LOAD_WINDOW_S) for site in sites}
 
     def _refresh_baseline(self, now: datetime) -> None:
         if self._baseline_at is not None and (now - self._baseline_at).total_seconds() < BASELINE_EVERY_S:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable, Optional
 
+from .. import catalogue as cat
 from ..config.models import Config
 from ..status.engine import DOWN, UP, ApTrack, ControllerTrack
 from ..status.service_hours import service_intervals
@@ -33,6 +34,12 @@ class RuleDefault:
     only_in_service_hours: bool = False
 
 
+def _from_catalogue(f: cat.FieldSpec, severity: str, scope: str) -> RuleDefault:
+    """A threshold rule whose default limit, hold time and unit are the catalogue's."""
+    assert f.threshold is not None
+    return RuleDefault(severity, f.threshold.for_s, scope, threshold=f.threshold.limit, unit=f.unit)
+
+
 DEFAULTS: dict[str, RuleDefault] = {
     "ap_down": RuleDefault("warning", 300, "ap", only_in_service_hours=True),
     "site_down": RuleDefault("critical", 300, "site", only_in_service_hours=True),
@@ -40,12 +47,12 @@ DEFAULTS: dict[str, RuleDefault] = {
     "flapping": RuleDefault("warning", 0, "ap"),
     "stale": RuleDefault("warning", 0, "ap"),  # the collector already waited heartbeat_timeout_s
     "missing_device": RuleDefault("critical", 0, "ap", days=3.0),
-    "saturation": RuleDefault("warning", 900, "site", threshold=90.0, unit="%"),
+    "saturation": _from_catalogue(cat.UPLINK_UTILISATION, "warning", "site"),
     "silent_ap": RuleDefault("info", 1800, "ap", threshold=1.0, unit="clients",
                              only_in_service_hours=True),
-    "high_cpu": RuleDefault("warning", 600, "ap", threshold=90.0, unit="%"),
-    "high_mem": RuleDefault("warning", 600, "ap", threshold=90.0, unit="%"),
-    "high_temp": RuleDefault("warning", 600, "ap", threshold=75.0, unit="°C"),
+    "high_cpu": _from_catalogue(cat.spec(cat.AP_SYSTEM, "cpu_pct"), "warning", "ap"),
+    "high_mem": _from_catalogue(cat.spec(cat.AP_SYSTEM, "mem_pct"), "warning", "ap"),
+    "high_temp": _from_catalogue(cat.spec(cat.AP_SYSTEM, "temp_c"), "warning", "ap"),
     "monitor_unhealthy": RuleDefault("critical", 60, "monitor"),
 }
 IDENTITY = ("rule", "ap", "site", "controller", "reason", "channel")  # what makes two alerts one

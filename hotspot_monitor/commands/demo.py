@@ -85,7 +85,7 @@ def write_config(cfg: Config, path: Path) -> None:
             return [plain(x) for x in v]
         return v
 
-    data = plain(cfg.model_dump())
+    data = plain(cfg.model_dump(by_alias=True))
     if data.get("store", {}).get("kind") == "sqlite":
         data["store"].pop("influxdb", None)  # unused: keep its secrets out of the file
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
