@@ -29,10 +29,13 @@ from hotspot_monitor.sample import utc
 
 ROLES = ("admin", "operator", "viewer", "partner")
 # What each role may do; pages and API endpoints ask for a permission, never a role.
+# view_alert_setup: silences, maintenance and channels; manage_alerts: acknowledge,
+# silence, expire, send a test message.
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({"view_all", "view_health", "annotate", "manage_users"}),
-    "operator": frozenset({"view_all", "view_health", "annotate"}),
-    "viewer": frozenset({"view_all", "view_health"}),
+    "admin": frozenset({"view_all", "view_health", "annotate", "manage_users", "view_alert_setup",
+                        "manage_alerts"}),
+    "operator": frozenset({"view_all", "view_health", "annotate", "view_alert_setup", "manage_alerts"}),
+    "viewer": frozenset({"view_all", "view_health", "view_alert_setup"}),
     "partner": frozenset(),  # read-only, and only the partner's own sites
 }
 MIN_PASSWORD = 10

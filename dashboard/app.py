@@ -21,6 +21,7 @@ from hotspot_monitor.stores.factory import open_store
 
 from . import i18n, security
 from .accounts import Accounts
+from .alert_board import AlertBoard
 from .auth import login_manager
 from .cache import RefreshCache
 from .fleet import FleetData
@@ -41,6 +42,7 @@ class Dashboard:
     fleet: FleetData
     accounts: Accounts
     owns_stores: bool
+    alerts: AlertBoard
     throttle: AddressThrottle = field(default_factory=AddressThrottle)
 
     def close(self) -> None:
@@ -90,8 +92,10 @@ def create_app(cfg: Config, *, base_dir: Optional[Path] = None, states: Optional
     fleet = FleetData(cfg, base_dir, states, store, RefreshCache(), clock)
     accounts = Accounts(states.engine, attempts=cfg.web.login_attempts, lockout_s=cfg.web.lockout_s,
                         partners=tuple(p.id for p in cfg.partners))
+    alerts = AlertBoard(cfg, states.engine, clock, on_maintenance_change=fleet.book.forget_from)
+    fleet.book.maintenance = alerts.maintenance_windows  # planned downtime in availability
     app = Flask(__name__)
-    app.extensions["hotspot"] = Dashboard(cfg, base_dir, states, store, fleet, accounts, owns)
+    app.extensions["hotspot"] = Dashboard(cfg, base_dir, states, store, fleet, accounts, owns, alerts)
     app.config.update(
         TESTING=testing,
         SECRET_KEY=security.secret_key(cfg, ServicePaths(base_dir).state_dir(cfg)),
@@ -126,9 +130,10 @@ def create_app(cfg: Config, *, base_dir: Optional[Path] = None, states: Optional
 
 
 def _register(app: Flask) -> None:
-    from .blueprints import api, aps, auth, health, map, outages, overview, sites
+    from .blueprints import alerts, api, aps, auth, health, map, outages, overview, sites
+    from .blueprints import alerts_api  # noqa: F401 (adds the alert endpoints to api.bp)
 
-    for bp in (auth.bp, overview.bp, map.bp, sites.bp, aps.bp, outages.bp, health.bp, api.bp):
+    for bp in (auth.bp, overview.bp, map.bp, sites.bp, aps.bp, outages.bp, health.bp, alerts.bp, api.bp):
         app.register_blueprint(bp)
     plotly_js = _Plotly()
     version = plotly_version()

@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable, Iterable, Optional
 
 from hotspot_monitor.config.models import Config
-from hotspot_monitor.status.availability import availability_by_site
+from hotspot_monitor.status.availability import MaintenanceWindow, availability_by_site
 from hotspot_monitor.status.statestore import StateStore
 
 from .cache import RefreshCache
@@ -59,10 +59,18 @@ def total(times: Iterable[SiteTime]) -> SiteTime:
     return out
 
 
+Maintenance = Callable[[datetime, datetime], list[MaintenanceWindow]]
+
+
 class AvailabilityBook:
+    """``maintenance(start, end)`` gives the planned maintenance windows (silences of kind
+    maintenance and the config's): that time is planned downtime, neither up nor down."""
+
     def __init__(self, cfg: Config, states: StateStore, cache: RefreshCache,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 maintenance: Optional[Maintenance] = None):
         self.cfg, self.states, self.cache, self.clock = cfg, states, cache, clock
+        self.maintenance = maintenance
         self._stop = threading.Event()
 
     def today(self) -> date:
@@ -87,10 +95,21 @@ class AvailabilityBook:
         if end <= start:
             return {}
         out = {}
-        for site, a in availability_by_site(self.states, self.cfg, start=start, end=end).items():
+        windows = self.maintenance(start, end) if self.maintenance is not None else []
+        for site, a in availability_by_site(self.states, self.cfg, start=start, end=end,
+                                            maintenance=windows).items():
             out[site] = SiteTime(a.monitored_s, a.downtime_s, a.aps,
                                  getattr(a, "unmonitored_s", None), getattr(a, "maintenance_s", None))
         return out
+
+    def forget_from(self, t: datetime, max_days: int = 400) -> None:
+        """Recompute the days from ``t``'s local day to today on their next read (a
+        maintenance window was added or ended; at most ``max_days`` back)."""
+        today = self.today()
+        d = max(t.astimezone(self.cfg.tz).date(), today - timedelta(days=max_days))
+        while d <= today:
+            self.cache.invalidate(("availability-day", d))
+            d += timedelta(days=1)
 
     def days(self, first: date, last: date, sites: Optional[Iterable[str]] = None
              ) -> list[tuple[date, SiteTime]]:

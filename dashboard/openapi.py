@@ -32,6 +32,68 @@ def arr(items: dict[str, Any]) -> dict[str, Any]:
     return {"type": "array", "items": items}
 
 
+def alert_schemas() -> dict[str, Any]:
+    from hotspot_monitor.alerts.rules import DEFAULTS
+    from hotspot_monitor.config.models import WEEKDAYS
+
+    start = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}
+    end = {"type": "string", "pattern": "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"}
+    text = {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": "\\S"}
+    return {
+        "Alert": obj({
+            "id": INT, "rule": STR, "title": STR,
+            "severity": {"type": "string", "enum": ["critical", "warning", "info"]},
+            "state": {"type": "string", "enum": ["pending", "firing", "resolved"]}, "acknowledged": BOOL,
+            "starts_at": TIME, "fired_at": nullable(TIME), "ends_at": nullable(TIME), "duration_s": NUM,
+            "site": nullable(STR), "site_name": nullable(STR), "district": nullable(STR), "ap": nullable(STR),
+            "labels": {"type": "object", "additionalProperties": STR}, "value": nullable(NUM),
+            "details": {"type": "object"},
+            "suppressed": nullable(obj({
+                "reason": {"type": "string", "enum": ["silence", "maintenance", "inhibited",
+                                                      "outside_service_hours"]},
+                "ref": nullable(STR), "comment": nullable(STR)})),
+            "acked_at": nullable(TIME), "acked_by": nullable(STR), "ack_comment": nullable(STR),
+        }),
+        "AlertCounts": obj({"firing": INT, "acknowledged": INT, "pending": INT, "muted": INT}),
+        "AckRequest": obj({"comment": text}),
+        "Weekly": obj({"days": {"type": "array", "minItems": 1,
+                                "items": {"type": "string", "enum": list(WEEKDAYS)}},
+                       "from": start, "to": end}),
+        "Silence": obj({
+            "id": INT, "kind": {"type": "string", "enum": ["silence", "maintenance"]},
+            "matchers": {"type": "object", "properties": {"ap": STR, "site": STR, "district": STR, "rule": STR},
+                         "additionalProperties": False},
+            "starts_at": TIME, "ends_at": TIME, "weekly": nullable(ref("Weekly")), "author": STR,
+            "comment": STR, "created_at": TIME, "expired_at": nullable(TIME),
+            "state": {"type": "string", "enum": ["active", "waiting", "scheduled", "ended"]},
+            "from_config": BOOL,
+        }),
+        "SilenceRequest": {
+            "type": "object", "required": ["comment"],
+            "description": "what to mute (all given must match; none: everything) and when: a one-off "
+                           "window needs ends_at or duration_s; a weekly one recurs until ends_at (one year)",
+            "properties": {
+                "kind": {"type": "string", "enum": ["silence", "maintenance"], "default": "silence"},
+                "ap": STR, "site": STR, "district": STR,
+                "rule": {"type": "string", "enum": list(DEFAULTS)},
+                "starts_at": {**TIME, "description": "default now; a naive time is local"},
+                "ends_at": TIME,
+                "duration_s": {"type": "number", "minimum": 60, "maximum": 366 * 86400},
+                "weekly": ref("Weekly"),
+                "comment": text,
+            }},
+        "Attempt": obj({"outbox_id": INT, "at": TIME, "attempt": INT,
+                        "result": {"type": "string", "enum": ["ok", "temporary", "permanent"]},
+                        "error": nullable(STR), "duration_ms": NUM}),
+        "Channel": obj({
+            "id": STR, "type": STR, "language": STR, "send_resolved": BOOL,
+            "target": {"type": "object", "additionalProperties": STR}, "flagged": BOOL,
+            "flagged_at": nullable(TIME), "reason": nullable(STR), "last_ok_at": nullable(TIME),
+            "attempts": arr(ref("Attempt")),
+        }),
+    }
+
+
 STATES = ["up", "degraded", "down", "unknown", "closed"]
 SCHEMAS: dict[str, Any] = {
     "Error": obj({"error": STR, "message": STR}),
@@ -44,6 +106,7 @@ SCHEMAS: dict[str, Any] = {
         "month_availability_pct": nullable(NUM),
         "sla_target_pct": NUM,
         "open_outages": INT,
+        "alerts_firing": INT,
         "stale": BOOL,
         "problems": arr({"type": "string", "enum": ["no_runtime", "service_stopped", "service_silent",
                                                     "store_down", "no_observations"]}),
@@ -54,7 +117,8 @@ SCHEMAS: dict[str, Any] = {
         "engine_state": {"type": "string", "enum": ["up", "degraded", "down", "unknown"]},
         "open_now": BOOL, "aps": INT, "aps_up": INT, "aps_down": INT, "aps_unknown": INT,
         "clients": nullable(INT), "rx_bytes_today": INT, "tx_bytes_today": INT,
-        "month_availability_pct": nullable(NUM), "backhaul_mbps": nullable(NUM),
+        "month_availability_pct": nullable(NUM), "month_maintenance_s": nullable(NUM),
+        "backhaul_mbps": nullable(NUM),
     }),
     "Ap": obj({
         "id": STR, "site": STR, "state": {"type": "string", "enum": ["up", "down", "unknown"]},
@@ -81,6 +145,7 @@ SCHEMAS: dict[str, Any] = {
         "x_type": {"type": "string", "enum": ["date", "category"]}, "points": INT,
     }),
 }
+SCHEMAS.update(alert_schemas())
 SCHEMAS["SiteDetail"] = {"allOf": [ref("Site"), obj({
     "service_hours": nullable({"type": "object", "additionalProperties": nullable(STR)}),
     "aps_list": arr(ref("Ap"))})]}
@@ -90,7 +155,8 @@ SCHEMAS["SeriesBase"] = obj({"start": TIME, "end": TIME, "every_s": INT, "timezo
 
 def _errors(*codes: int) -> dict[str, Any]:
     text = {400: "bad query parameters", 401: "no session and no valid bearer token",
-            403: "the caller's role lacks the permission", 404: "unknown, or outside the caller's scope"}
+            403: "the caller's role lacks the permission", 404: "unknown, or outside the caller's scope",
+            409: "not possible in the current state"}
     return {str(c): {"description": text[c],
                      "content": {"application/json": {"schema": ref("Error")}}} for c in codes}
 
@@ -121,6 +187,55 @@ def _get(summary: str, schema: dict[str, Any], params: list[dict[str, Any]] = ()
     if public:
         op["security"] = []
     return {"get": op}
+
+
+def _post(summary: str, body: dict[str, Any], schema: dict[str, Any], status: int = 200,
+          errors=(400, 401, 403, 404)) -> dict[str, Any]:
+    return {"post": {"summary": summary, "parameters": [],
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+                     "responses": {str(status): {"description": "OK", "content": {
+                         "application/json": {"schema": schema}}}, **_errors(*errors)}}}
+
+
+def _id(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def alert_paths() -> dict[str, Any]:
+    """Alerts, acknowledgements, silences and channels (dashboard/blueprints/alerts_api.py)."""
+    from .alert_board import MAX_HISTORY_H, STATE_FILTERS
+
+    return {
+        "/api/v1/alerts": _get("Alerts in the caller's scope: firing, pending, acknowledged, recently "
+                               "resolved (a partner: its sites' site_down and missing_device only)", obj({
+            "alerts": arr(ref("Alert")), "counts": ref("AlertCounts"), "limit": INT, "truncated": BOOL}), [
+            _q("state", {"type": "string", "enum": list(STATE_FILTERS)},
+               "active (default: pending and firing), firing, acknowledged, pending, resolved, all"),
+            _q("severity", {"type": "string", "enum": ["critical", "warning", "info"]}, "only this severity"),
+            _q("rule", STR, "only this rule"), _q("district", STR, "only this district"),
+            _q("site", STR, "only this site"),
+            _q("hours", {"type": "number", "exclusiveMinimum": True, "minimum": 0, "maximum": MAX_HISTORY_H},
+               "resolved alerts that ended within this many hours (24)"),
+            _q("limit", {"type": "integer", "minimum": 1, "maximum": 5000}, "at most this many (500)")],
+            errors=(400, 401)),
+        "/api/v1/alerts/{alert_id}/ack": {"parameters": [_id("alert_id")], **_post(
+            "Acknowledge a firing alert (no more repeats, no escalation); needs manage_alerts, and "
+            "X-CSRFToken with a session", ref("AckRequest"), obj({"alert": ref("Alert")}),
+            errors=(400, 401, 403, 404, 409))},
+        "/api/v1/silences": {
+            **_get("Silences and maintenance windows (current, or all with the last 30 days' ended ones)",
+                   obj({"silences": arr(ref("Silence"))}),
+                   [_q("state", {"type": "string", "enum": ["current", "all"]}, "current (default) or all")],
+                   errors=(400, 401, 403)),
+            **_post("Add a silence or a maintenance window (author: the caller); needs manage_alerts",
+                    ref("SilenceRequest"), obj({"silence": ref("Silence")}), status=201,
+                    errors=(400, 401, 403))},
+        "/api/v1/silences/{silence_id}/expire": {"parameters": [_id("silence_id")], **_post(
+            "End a silence now; needs manage_alerts", {"type": "object"}, obj({"silence": ref("Silence")}),
+            errors=(400, 401, 403, 404, 409))},
+        "/api/v1/channels": _get("Alert channels: type, where (no secrets), flagged state, last attempts",
+                                 obj({"channels": arr(ref("Channel"))}), errors=(401, 403)),
+    }
 
 
 def document(server: str = "") -> dict[str, Any]:
@@ -173,11 +288,13 @@ def document(server: str = "") -> dict[str, Any]:
                                       "tags": arr(STR), "fields": arr({"type": "object"})})),
                                       "derived": arr({"type": "object"})})),
     }
+    paths.update(alert_paths())
     return {
         "openapi": "3.0.3",
         "info": {"title": "hotspot-monitor API", "version": "1",
-                 "description": "Read-only JSON for the city's public Wi-Fi: every answer is limited "
-                                "to the caller's scope (a partner sees its own sites only)."},
+                 "description": "JSON for the city's public Wi-Fi: every answer is limited to the "
+                                "caller's scope (a partner sees its own sites only). Everything is "
+                                "read-only except acknowledging alerts and silences (POST)."},
         "servers": [{"url": server or "/"}],
         "security": [{"bearer": []}, {"session": []}],
         "paths": paths,

@@ -37,7 +37,7 @@ def test_api_matches_its_openapi_document(live):
     url, token, _app = live
     schema = schemathesis.openapi.from_url(f"{url}/api/v1/openapi.json")
     operations = [r.ok() for r in schema.get_all_operations()]
-    assert len(operations) == 13
+    assert len(operations) == 19
     from schemathesis.specs.openapi.checks import positive_data_acceptance
 
     calls = []
@@ -45,6 +45,10 @@ def test_api_matches_its_openapi_document(live):
         # a chart range must end after it starts and last at most 400 days: a rule
         # between two parameters that OpenAPI 3.0 cannot state, answered with 400
         excluded = [positive_data_acceptance] if op.path.endswith("/series") else []
+        # a new silence names sites, APs and districts of the inventory and needs an end
+        # after its start: rules the document cannot state either, answered with 400
+        if op.method.upper() == "POST" and op.path == "/api/v1/silences":
+            excluded = [positive_data_acceptance]
 
         @settings(max_examples=12, deadline=None, database=None, suppress_health_check=list(HealthCheck))
         @given(case=op.as_strategy())
@@ -68,4 +72,4 @@ def test_document_lists_every_api_route(live):
               if r.rule.startswith("/api/v1/") and r.rule != "/api/v1/openapi.json"}
     documented = {p.replace("{", "<").replace("}", ">") for p in doc["paths"]}
     assert documented == routes
-    assert len(routes) == 13
+    assert len(routes) == 18

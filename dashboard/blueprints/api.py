@@ -68,7 +68,8 @@ def site_json(v: SiteView) -> dict[str, Any]:
             "aps": v.aps, "aps_up": v.up, "aps_down": v.down, "aps_unknown": v.unknown,
             "clients": v.clients, "rx_bytes_today": v.usage_today.rx_bytes,
             "tx_bytes_today": v.usage_today.tx_bytes,
-            "month_availability_pct": v.month.pct, "backhaul_mbps": s.backhaul_mbps}
+            "month_availability_pct": v.month.pct, "month_maintenance_s": v.month.maintenance_s,
+            "backhaul_mbps": s.backhaul_mbps}
 
 
 def outage_json(o: Any, now: datetime) -> dict[str, Any]:
@@ -213,10 +214,17 @@ def catalogue() -> Response:
     return jsonify(cat.as_document(locale_code()))
 
 
+def kpis_with_alerts() -> dict[str, Any]:
+    """The KPIs and the number of alerts firing that the caller may see."""
+    from .alerts_api import audience
+
+    return {**kpis_json(ctx().fleet.kpis(scope())), "alerts_firing": ctx().alerts.firing_count(audience())}
+
+
 @bp.get("/kpis")
 @api()
 def kpis() -> Response:
-    return jsonify(kpis_json(ctx().fleet.kpis(scope())))
+    return jsonify(kpis_with_alerts())
 
 
 @bp.get("/overview")
@@ -225,7 +233,7 @@ def overview() -> Response:
     f = ctx().fleet
     now = f.clock()
     return jsonify({
-        "kpis": kpis_json(f.kpis(scope())),
+        "kpis": kpis_with_alerts(),
         "open_outages": [outage_json(o, now) for o in f.open_outages(scope())[:200]],
         "events": [{"at": iso(e.at), "ap": e.ap, "site": e.site, "state": e.state, "reason": e.reason,
                     "duration_s": e.duration_s, "outage_id": e.outage_id} for e in f.events(scope())],

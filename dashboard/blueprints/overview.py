@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template
 
 from ..auth import page, scope
+from .alerts_api import audience
 
 bp = Blueprint("overview", __name__)
 
@@ -13,5 +14,6 @@ bp = Blueprint("overview", __name__)
 def index():  # type: ignore[no-untyped-def]
     f = current_app.extensions["hotspot"].fleet
     sc = scope()
+    firing = current_app.extensions["hotspot"].alerts.firing_count(audience())
     return render_template("overview.html", k=f.kpis(sc), outages=f.open_outages(sc)[:50],
-                           events=f.events(sc), now=f.clock())
+                           events=f.events(sc), now=f.clock(), alerts_firing=firing)
