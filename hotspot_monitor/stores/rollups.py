@@ -98,9 +98,12 @@ def grids(lo: int, hi: int, every: int, tz: Optional[str]) -> list[Grid]:
 def usable_units(lo: int, hi: int, every: timedelta, tz: Optional[str]) -> tuple[int, ...]:
     """Units that no bucket edge of this query cuts (InfluxDB buckets server-side)."""
     every_us = every // timedelta(microseconds=1)
+    gs = grids(lo, hi, every_us, tz)
     out = set(UNITS)
-    for g in grids(lo, hi, every_us, tz):
+    for g in gs:
         out &= set(g.units())
+    for g in gs[1:]:  # where one grid ends, a bucket edge
+        out = {u for u in out if g.lo % u == 0}
     return tuple(u for u in UNITS if u in out)
 
 
