@@ -327,14 +327,21 @@ class InfluxStore(MetricStore):
     def _plan(self, m: str, agg: str, ftype: Optional[str], lo: int, hi: int,
               units: Sequence[int], tags: Optional[Mapping[str, str]],
               group_by: Sequence[str]) -> Optional[list[Piece]]:
-        """Pieces to read from rollups and raw points, or None: one raw query."""
-        if self._rollups is None or agg not in STATS or ftype not in ROLLED_TYPES or lo >= hi:
+        """Pieces to read from rollups and raw points, or None: one plain raw query.
+
+        ``mean`` is always sum / count: InfluxDB's own mean() merges per-shard float
+        means, which can differ from the exact value in the last bits.
+        """
+        if agg not in STATS or ftype not in ROLLED_TYPES or lo >= hi:
             return None
-        frontier = self._rollups.frontier(m)
+        frontier = self._rollups.frontier(m) if self._rollups is not None else None
         if frontier is None or frontier <= lo:
+            pieces = [Piece(lo, hi, None)]
+        else:
+            pieces = plan(lo, hi, frontier, units, site_usable(tags, group_by))
+        if agg != "mean" and all(p.tier is None for p in pieces):
             return None
-        pieces = plan(lo, hi, frontier, units, site_usable(tags, group_by))
-        return None if all(p.tier is None for p in pieces) else pieces
+        return pieces
 
     def _collect(self, m: str, field: str, agg: str, pieces: list[Piece],
                  tags: Optional[Mapping[str, str]], group_by: Sequence[str],
