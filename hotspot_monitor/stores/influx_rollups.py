@@ -38,7 +38,7 @@ from . import influxql
 from .base import StoreError, StoreUnavailable
 from .common import normalize
 from .rollups import (DAY, FIVE_MIN, HOUR, ROLLED_TYPES, SERIES_TIERS, SITE_DROPS, SITE_TIERS,
-                      TIERS, Tier, floor, frontier_target, site_key, whole_units)
+                      TIERS, StepSizer, Tier, floor, frontier_target, site_key, whole_units)
 
 if TYPE_CHECKING:
     from .influxdb import InfluxStore
@@ -132,6 +132,7 @@ class InfluxRollups:
         self._keys: dict[tuple, TagKey] = {}  # (m, tags as given) -> sorted tags
         self._tag_keys_seen: dict[str, set[str]] = defaultdict(set)
         self._errors = RateLimitedLog(log, interval_s=60.0)
+        self._steps: dict[tuple[str, bool], StepSizer] = {}
         self._read_frontiers: dict[str, tuple[float, Optional[int]]] = {}
         self._last_stamp = 0  # time of our newest frontier point (kept increasing)
 
@@ -201,7 +202,7 @@ class InfluxRollups:
                 st = self._load(m)
                 if st.loaded and st.last:
                     targets[m] = floor(max(lv.us for lv in st.last.values()), FIVE_MIN) + FIVE_MIN
-            self._advance(None, targets)
+            self._advance(None, targets, bulk=True)
 
     def _load(self, m: str) -> MeasurementState:
         """Frontier and ``:last`` of ``m``; the first time ever, build them from raw."""
@@ -291,25 +292,32 @@ class InfluxRollups:
             self._write_frontier(m, lowest)
             st.frontier = lowest
 
-    def _advance(self, deadline: Optional[float], targets: Optional[dict[str, int]]) -> None:
+    def _advance(self, deadline: Optional[float], targets: Optional[dict[str, int]],
+                 bulk: bool = False) -> None:
+        """Move frontiers towards their targets, in steps sized to take about a
+        second (a few in ``bulk``), until ``deadline``."""
         if targets is None:
             now = to_us(datetime.now(timezone.utc))
             targets = {m: frontier_target(st.newest, now) for m, st in self._state.items()
                        if st.loaded and st.newest is not None}
         for m, target in targets.items():
             st = self._state[m]
+            sizer = self._steps.setdefault((m, bulk), StepSizer(3.0 if bulk else 1.0))
             while st.frontier < target and (deadline is None or time.monotonic() < deadline):
                 f = st.frontier
-                step = HOUR if target - f <= DAY else 6 * HOUR
-                nxt = min(target, floor(f, step) + step)
+                nxt = sizer.next(f, target)
+                began = time.monotonic()
                 try:
                     self._recompute(m, st, since=f, until=nxt)
                 except StoreUnavailable:
+                    if sizer.shrink():  # e.g. a query timeout: try a smaller step
+                        continue
                     raise
                 except StoreError as e:  # the frontier stays: reads use raw points past it
                     self._errors.log(logging.ERROR, "InfluxDB rollup of %s at %s failed: %s", m,
                                      from_us(f), e)
                     break
+                sizer.took(time.monotonic() - began)
                 self._write_frontier(m, nxt)
                 st.frontier = nxt
 

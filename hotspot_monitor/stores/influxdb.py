@@ -20,6 +20,7 @@ import queue
 import threading
 import time
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
@@ -92,6 +93,7 @@ class InfluxStore(MetricStore):
         self._field_types: dict[str, dict[str, str]] = {}
         self.dropped_batches = 0
         self._rollups = InfluxRollups(self) if rollups else None
+        self._readers = ThreadPoolExecutor(max_workers=3, thread_name_prefix="influx-read")
         if settings.create_database:
             self._create_database()
 
@@ -169,6 +171,7 @@ class InfluxStore(MetricStore):
                 self._queue.put(None)
                 self._sender.join(10)
                 self._sender = None
+            self._readers.shutdown(wait=False)
             self._http.clear()
 
     def _submit(self, body: bytes) -> None:
@@ -346,12 +349,20 @@ class InfluxStore(MetricStore):
     def _collect(self, m: str, field: str, agg: str, pieces: list[Piece],
                  tags: Optional[Mapping[str, str]], group_by: Sequence[str],
                  every: Optional[timedelta], tz: Optional[str]) -> dict[tuple, list]:
-        """{(group key, bucket start µs): partial}, one statement per piece, one request."""
+        """{(group key, bucket start µs): partial}, one statement per piece.
+
+        The pieces go out as concurrent requests: InfluxDB's cost is mostly per
+        series and statement, and it runs requests on all its cores.
+        """
         statements = [influxql.select_stats(
             self._src(m if p.tier is None else tier_measurement(m, p.tier)), field, STATS[agg],
             p.tier is not None, p.lo, p.hi, tags, group_by, every, tz) for p in pieces]
+        if len(statements) == 1:
+            results = self._query_many(statements)
+        else:
+            results = list(self._readers.map(self._query, statements))
         out: dict[tuple, list] = {}
-        for result in self._query_many(statements):
+        for result in results:
             for series in result:
                 stags = series.get("tags") or {}
                 key = tuple(stags.get(g, "") for g in group_by)

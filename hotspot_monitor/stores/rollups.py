@@ -149,6 +149,35 @@ def whole_units(a: int, b: int, unit: int) -> tuple[int, int]:
     return floor(a, unit), floor(b, unit)
 
 
+STEPS = (FIVE_MIN, 3 * FIVE_MIN, HOUR, 3 * HOUR, 6 * HOUR, 12 * HOUR, DAY)
+
+
+class StepSizer:
+    """How far to move a frontier in one step: about ``aim_s`` of work, whatever
+    the fleet size (doubled while steps are quick, halved when slow)."""
+
+    def __init__(self, aim_s: float) -> None:
+        self.aim_s = aim_s
+        self._i = STEPS.index(HOUR)
+
+    def next(self, f: int, target: int) -> int:
+        step = STEPS[self._i]
+        return min(target, floor(f, step) + step)
+
+    def took(self, seconds: float) -> None:
+        if seconds < self.aim_s / 2:
+            self._i = min(self._i + 1, len(STEPS) - 1)
+        elif seconds > 2 * self.aim_s:
+            self.shrink()
+
+    def shrink(self) -> bool:
+        """A smaller step next time; False if it is already the smallest."""
+        if self._i == 0:
+            return False
+        self._i -= 1
+        return True
+
+
 def frontier_target(newest: int, now: int) -> int:
     """How far rollups may go: whole 5-minute units ending GRACE before the newest
     data (ignoring data stamped in the future)."""

@@ -34,7 +34,7 @@ from ..sample import FieldValue, Sample, from_us, to_us
 from . import sqlite_rollups as rolls
 from .base import StoreRejected, Aggregate, Bucket, MetricStore, Series, StoreError, StoreUnavailable
 from .common import normalize
-from .rollups import (DAY, FIVE_MIN, HOUR, ROLLED_TYPES, STATS, Grid, Piece, final, floor,
+from .rollups import (FIVE_MIN, ROLLED_TYPES, STATS, Grid, Piece, StepSizer, final, floor,
                       frontier_target, grids, merge, plan, site_key, site_usable)
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,7 @@ class SqliteStore(MetricStore):
         self._rows: list[tuple[int, int, str]] = []
         self._newest: dict[str, int] = {}  # measurement -> newest time written here
         self._behind: dict[str, int] = {}  # measurement -> frontier after our last advance
+        self._steps: dict[str, StepSizer] = {}
         self._conflicts: list[str] = []
         # sid -> (time_us, fields JSON, Sample): reused by latest() only when the
         # newest row in the file has exactly this time and text (so always correct)
@@ -352,9 +353,10 @@ class SqliteStore(MetricStore):
                 f = self._first_frontier(con, m)
                 if f is None:
                     continue
+            sizer = self._steps.setdefault(m, StepSizer(0.5))
             while f < target and (deadline is None or time.monotonic() < deadline):
-                step = HOUR if target - f <= DAY else 6 * HOUR
-                nxt = min(target, floor(f, step) + step)
+                nxt = sizer.next(f, target)
+                began = time.monotonic()
                 con.execute("SAVEPOINT advance")
                 try:
                     rolls.recompute(con, fields=self._rolled_fields(m),
@@ -368,6 +370,7 @@ class SqliteStore(MetricStore):
                     log.error("SQLite %s: rollup of %s at %s failed: %s", self.path, m,
                               from_us(f), e)
                     break
+                sizer.took(time.monotonic() - began)
                 f = nxt
             self._behind[m] = f
 
