@@ -30,6 +30,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
+from ..logutil import RateLimitedLog
 from ..sample import FieldValue, Sample, from_us, to_us
 from . import sqlite_rollups as rolls
 from .base import StoreRejected, Aggregate, Bucket, MetricStore, Series, StoreError, StoreUnavailable
@@ -88,6 +89,8 @@ class SqliteStore(MetricStore):
         self._newest: dict[str, int] = {}  # measurement -> newest time written here
         self._behind: dict[str, int] = {}  # measurement -> frontier after our last advance
         self._steps: dict[str, StepSizer] = {}
+        self._rollup_errors = RateLimitedLog(log, interval_s=60.0)
+        self.rollup_error: Optional[str] = None  # the last rollup failure, for health pages
         self._conflicts: list[str] = []
         # sid -> (time_us, fields JSON, Sample): reused by latest() only when the
         # newest row in the file has exactly this time and text (so always correct)
@@ -367,8 +370,9 @@ class SqliteStore(MetricStore):
                 except sqlite3.Error as e:  # raw rows stay; reads use them past f
                     con.execute("ROLLBACK TO advance")
                     con.execute("RELEASE advance")
-                    log.error("SQLite %s: rollup of %s at %s failed: %s", self.path, m,
-                              from_us(f), e)
+                    self._rollup_errors.log(logging.ERROR, "SQLite %s: rollup of %s at %s "
+                                            "failed: %s", self.path, m, from_us(f), e)
+                    self.rollup_error = f"{m} at {from_us(f)}: {e}"
                     break
                 sizer.took(time.monotonic() - began)
                 f = nxt
@@ -405,6 +409,7 @@ class SqliteStore(MetricStore):
                     targets[m] = floor(newest, FIVE_MIN) + FIVE_MIN
             for m, target in targets.items():  # a transaction per few seconds of work
                 while True:
+                    before = self._behind.get(m)
                     try:
                         con.execute("BEGIN IMMEDIATE")
                         self._advance(con, {m: target}, time.monotonic() + 5)
@@ -412,8 +417,12 @@ class SqliteStore(MetricStore):
                     except sqlite3.Error as e:
                         con.execute("ROLLBACK") if con.in_transaction else None
                         raise StoreError(f"SQLite {self.path}: rollup failed: {e}") from None
-                    if self._behind.get(m, target) >= target:
+                    at = self._behind.get(m)
+                    if at is None or at >= target:
                         break
+                    if at == before:
+                        raise StoreError(f"SQLite {self.path}: rollup of {m} is stuck: "
+                                         f"{self.rollup_error}")
 
     def ping(self) -> None:
         try:
