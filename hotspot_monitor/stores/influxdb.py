@@ -33,7 +33,7 @@ from .base import StoreRejected, Aggregate, Bucket, MetricStore, Series, StoreEr
 from .influx_rollups import (LAST_BASE_US, SLOT_SPAN_US, TAG_PREFIX, InfluxRollups,
                              last_measurement, tier_measurement)
 from .lineprotocol import Serializer
-from .rollups import (ROLLED_TYPES, STATS, Piece, final, merge, plan, site_usable,
+from .rollups import (ROLLED_TYPES, STATS, UNITS, Piece, final, merge, plan, site_usable,
                       usable_units)
 
 log = logging.getLogger(__name__)
@@ -311,7 +311,6 @@ class InfluxStore(MetricStore):
                agg: Aggregate = "sum") -> dict[tuple[str, ...], FieldValue]:
         ftype = self._types(measurement, [field]).get(field)
         lo, hi = to_us(start), to_us(end)
-        from .rollups import UNITS
         pieces = self._plan(measurement, agg, ftype, lo, hi, UNITS, tags, group_by)
         if pieces is not None:
             parts = self._collect(measurement, field, agg, pieces, tags, group_by, None, None)

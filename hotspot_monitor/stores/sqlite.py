@@ -534,50 +534,68 @@ class SqliteStore(MetricStore):
         frontier = rolls.get_frontier(con, m) if rolled else None
         site = rolled and site_usable(tags, group_by)
         gids = _matching(self._groups, list(self._gids_of.get(m, ())), tags) if site else []
+        # ids -> group numbers, so that SQL sums whole groups (a fleet chart over
+        # 250 site groups comes back as one row per bucket, not 250)
+        keys: list[tuple] = []
+        number: dict[tuple, int] = {}
+
+        def numbered(ids: list[int], names: dict[int, tuple[str, dict[str, str]]]) -> str:
+            pairs = []
+            for i in ids:
+                key = tuple(names[i][1].get(x, "") for x in group_by)
+                if key not in number:
+                    number[key] = len(keys)
+                    keys.append(key)
+                pairs.append([i, number[key]])
+            return json.dumps(pairs)
+
+        series_groups = numbered(sids, self._series)
+        site_groups = numbered(gids, self._groups)
         out: dict[tuple, list] = {}
         for g in grid_list:
             pieces = (plan(g.lo, g.hi, frontier, g.units(), site) if rolled
                       else [Piece(g.lo, g.hi, None)])
             for p in pieces:
                 if p.tier is None:
-                    rows, names = self._raw_rows(con, sids, field, agg, p, g), self._series
+                    rows = self._raw_rows(con, series_groups, field, agg, p, g)
                 else:
-                    ids = gids if p.tier.site else sids
-                    rows = self._tier_rows(con, ids, field, agg, p, g)
-                    names = self._groups if p.tier.site else self._series
+                    rows = self._tier_rows(con, site_groups if p.tier.site else series_groups,
+                                           field, agg, p, g)
                 for row in rows:
-                    key = (tuple(names[row[0]][1].get(x, "") for x in group_by), row[1])
+                    key = (keys[row[0]], row[1])
                     acc = out.get(key)
                     stats = list(row[2:])
                     out[key] = stats if acc is None else merge(acc, stats, agg)
         return out
 
-    def _raw_rows(self, con: sqlite3.Connection, sids: list[int], field: str, agg: str,
+    def _raw_rows(self, con: sqlite3.Connection, groups: str, field: str, agg: str,
                   p: Piece, g: Grid) -> list[tuple]:
-        args = {"path": _json_path(field), "ids": json.dumps(sids), "a": p.lo, "b": p.hi,
+        """(group number, bucket, stats...) from raw rows; ``groups`` = [[id, number]...]."""
+        args = {"path": _json_path(field), "groups": groups, "a": p.lo, "b": p.hi,
                 "every": g.every, "origin": g.origin}
-        inner = (f"SELECT series_id, {_bucket('time_us')} AS bk, time_us, "
-                 "json_extract(fields, :path) AS v FROM points "
-                 "WHERE series_id IN (SELECT value FROM json_each(:ids)) "
-                 "AND time_us >= :a AND time_us < :b")
+        inner = (f"SELECT g.grp, {_bucket('p.time_us')} AS bk, p.time_us, "
+                 "json_extract(p.fields, :path) AS v FROM ids g "
+                 "CROSS JOIN points p ON p.series_id = g.id "
+                 "AND p.time_us >= :a AND p.time_us < :b")
         if agg == "last":
             stats = "max(time_us), v"
         else:
             stats = ", ".join(_RAW_STATS[s] for s in STATS[agg])
-        return con.execute(f"SELECT series_id, bk, {stats} FROM ({inner}) "
-                           "WHERE v IS NOT NULL GROUP BY series_id, bk", args).fetchall()
+        return con.execute(f"{_IDS} SELECT grp, bk, {stats} FROM ({inner}) "
+                           "WHERE v IS NOT NULL GROUP BY grp, bk", args).fetchall()
 
-    def _tier_rows(self, con: sqlite3.Connection, ids: list[int], field: str, agg: str,
+    def _tier_rows(self, con: sqlite3.Connection, groups: str, field: str, agg: str,
                    p: Piece, g: Grid) -> list[tuple]:
         stats = ", ".join(_TIER_STATS[s] for s in STATS[agg])
         return con.execute(
-            f"SELECT id, {_bucket('t')} AS bk, {stats} FROM {rolls.TABLES[p.tier]} "
-            "WHERE id IN (SELECT value FROM json_each(:ids)) AND field = :field "
-            "AND t >= :a AND t < :b GROUP BY id, bk",
-            {"ids": json.dumps(ids), "field": field, "a": p.lo, "b": p.hi,
+            f"{_IDS} SELECT g.grp, {_bucket('r.t')} AS bk, {stats} FROM ids g "
+            f"CROSS JOIN {rolls.TABLES[p.tier]} r ON r.id = g.id AND r.field = :field "
+            "AND r.t >= :a AND r.t < :b GROUP BY g.grp, bk",
+            {"groups": groups, "field": field, "a": p.lo, "b": p.hi,
              "every": g.every, "origin": g.origin}).fetchall()
 
 
+_IDS = "WITH ids(id, grp) AS (SELECT value ->> 0, value ->> 1 FROM json_each(:groups))"
 _RAW_STATS = {"n": "count(v)", "sum": "sum(v)", "min": "min(v)", "max": "max(v)"}
 _TIER_STATS = {"n": "sum(n)", "sum": "sum(total)", "min": "min(lo)", "max": "max(hi)"}
 
