@@ -1,12 +1,17 @@
 """One contract, two stores: SQLite and a real influxd must give the same answers.
 
-Every expected number below is computed by hand (or, for the month of data, by a
-plain Python filter over the generated input) - never read back from a store.
+Every expected number below is computed by hand (or, for generated data, by the
+plain Python oracle ``expect`` over the generated input) - never read back from a
+store. Both stores keep rollups; the second half of this file checks that reads
+through them equal the oracle and a raw-only twin of the same store, with
+partial edges, late points, overwrites and local-day buckets.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import Iterator
+from collections import defaultdict
+from datetime import date, datetime, timedelta, timezone
+from typing import Iterator, Optional
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -15,6 +20,7 @@ from hotspot_monitor.sample import Sample
 from hotspot_monitor.stores import MetricStore, open_store
 from hotspot_monitor.stores.influxdb import InfluxStore
 from hotspot_monitor.stores.lineprotocol import Serializer, line
+from hotspot_monitor.stores.sqlite import SqliteStore
 
 UTC = timezone.utc
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
@@ -294,3 +300,324 @@ def test_line_protocol_is_points(store: MetricStore) -> None:
                    {"rx_bytes": 2**40 + i, "rx_bps": i / 3, "ok": i % 2 == 0, "s": site},
                    T0 + timedelta(microseconds=i))
         assert ser(s) == ser(s) == line(s)
+
+
+
+# ---------------------------------------------------------------- rollups
+#
+# Expected values come from ``expect``: a plain Python reading of the data as
+# written (half-open ranges, epoch-aligned buckets, local-midnight days with
+# InfluxDB's N-day alignment), sharing no code with the stores.
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+D0 = datetime(2026, 10, 5, tzinfo=UTC)  # well in the past: frontiers can pass it
+TRAFFIC_SERIES = [("Pasar Gedhé", "ap1", "wlan0"), ("Pasar Gedhé", "ap1", "wlan1"),
+                  ("Pasar Gedhé", "ap2", "wlan0"), ("Taman Balekambang, Utara", "ap3", "wlan0")]
+
+
+def traffic(start: datetime, minutes: int) -> list[Sample]:
+    """One point per series and minute, some minutes missing; rx_bps in quarters
+    (float sums stay exact, so the oracle may compare with ==)."""
+    out = []
+    for k in range(minutes):
+        t = start + timedelta(minutes=k)
+        for i, (site, ap, iface) in enumerate(TRAFFIC_SERIES):
+            if (k + 3 * i) % 97 == 0:
+                continue
+            out.append(Sample("ap_traffic", {"site": site, "ap": ap, "iface": iface},
+                              {"rx_bytes": 1000 * (i + 1) + (k * 7 + i) % 501,
+                               "rx_bps": ((k + i) % 13) / 4}, t))
+    return out
+
+
+def bucket_of(t: datetime, every: timedelta, tz: Optional[str]) -> datetime:
+    if tz and every % timedelta(days=1) == timedelta(0):
+        zone, n = ZoneInfo(tz), every // timedelta(days=1)
+        d = t.astimezone(zone).date()
+        d -= timedelta(days=(d - date(1970, 1, 1)).days % n)
+        return datetime(d.year, d.month, d.day, tzinfo=zone).astimezone(UTC)
+    return EPOCH + (t - EPOCH) // every * every
+
+
+def reduce(points: list[tuple[datetime, object]], agg: str) -> object:
+    vals = [v for _, v in points]
+    if agg == "mean":
+        return float(sum(vals)) / len(vals)
+    if agg == "last":
+        return max(points, key=lambda p: p[0])[1]
+    return {"sum": sum, "min": min, "max": max, "count": len}[agg](vals)
+
+
+def expect(data: list[Sample], field: str, agg: str, start: datetime, end: datetime,
+           every: Optional[timedelta] = None, tz: Optional[str] = None,
+           group_by: tuple[str, ...] = (), tags: Optional[dict] = None):
+    """What any store must answer: aggregate() rows (with ``every``) or totals()."""
+    groups: dict = defaultdict(lambda: defaultdict(list))
+    for x in data:
+        if start <= x.time < end and field in x.fields and \
+                all(x.tags.get(k) == v for k, v in (tags or {}).items()):
+            b = bucket_of(x.time, every, tz) if every else None
+            groups[tuple(x.tags.get(g, "") for g in group_by)][b].append(
+                (x.time, x.fields[field]))
+    if every is None:
+        return {k: reduce(v[None], agg) for k, v in groups.items()}
+    return [(dict(zip(group_by, k)), [(b, reduce(pts, agg)) for b, pts in sorted(v.items())])
+            for k, v in sorted(groups.items())]
+
+
+def read(store: MetricStore, field: str, agg: str, start: datetime, end: datetime,
+         every: Optional[timedelta] = None, tz: Optional[str] = None,
+         group_by: tuple[str, ...] = (), tags: Optional[dict] = None):
+    if every is None:
+        return store.totals("ap_traffic", field, start=start, end=end, agg=agg,
+                            group_by=list(group_by), tags=tags)
+    return flat(store.aggregate("ap_traffic", field, start=start, end=end, every=every,
+                                agg=agg, tz=tz, group_by=list(group_by), tags=tags))
+
+
+def twin(store: MetricStore, rollups: bool) -> MetricStore:
+    """Another instance on the same data (a second process, or a raw-only reader)."""
+    if isinstance(store, InfluxStore):
+        return InfluxStore(store.s, rollups=rollups)
+    assert isinstance(store, SqliteStore)
+    return SqliteStore(store.path, rollups=rollups)
+
+
+def delete_raw(store: MetricStore, start: datetime, end: datetime) -> None:
+    """Remove raw ap_traffic points behind the store's back: what is still
+    answered must come from rollups."""
+    us = timedelta(microseconds=1)
+    lo, hi = (start - EPOCH) // us, (end - EPOCH) // us
+    if isinstance(store, InfluxStore):
+        store._query(f'DELETE FROM "ap_traffic" WHERE time >= {lo * 1000} AND time < {hi * 1000}')
+    else:
+        store._con().execute("DELETE FROM points WHERE time_us >= ? AND time_us < ? AND "
+                             "series_id IN (SELECT id FROM series WHERE measurement = ?)",
+                             (lo, hi, "ap_traffic"))
+
+
+def put_in_rounds(store: MetricStore, data: list[Sample], minutes_per_flush: int) -> None:
+    """Write as a live service does: in time order, a flush every few minutes."""
+    chunk: list[Sample] = []
+    edge = data[0].time + timedelta(minutes=minutes_per_flush)
+    for x in data:
+        if x.time >= edge:
+            put(store, chunk)
+            chunk, edge = [], edge + timedelta(minutes=minutes_per_flush)
+        chunk.append(x)
+    put(store, chunk)
+
+
+H, M5 = timedelta(hours=1), timedelta(minutes=5)
+ROLLUP_QUERIES = [  # (start offset, end offset from D0, every, tz, group_by, tags)
+    (timedelta(0), timedelta(days=3), timedelta(days=1), None, (), None),
+    (timedelta(0), timedelta(days=3), timedelta(days=1), "Asia/Jakarta", ("site",), None),
+    (timedelta(0), timedelta(days=3), timedelta(days=1), "Asia/Kolkata", (), {"iface": "wlan0"}),
+    (timedelta(0), timedelta(days=3), timedelta(days=2), "Asia/Jakarta", ("ap",), None),
+    (timedelta(minutes=7, seconds=30), timedelta(days=2, hours=21, minutes=2), H, None,
+     ("site", "iface"), None),
+    (timedelta(hours=20, minutes=1), timedelta(days=1, hours=3, minutes=59), M5, None,
+     ("ap",), {"site": "Pasar Gedhé"}),
+    (timedelta(hours=5), timedelta(days=2, hours=7), timedelta(minutes=7), None, (), None),
+    (timedelta(hours=1, seconds=1), timedelta(days=2, hours=23, minutes=59, seconds=59), None,
+     None, ("ap",), None),
+    (timedelta(0), timedelta(days=3), None, None, ("site",), {"iface": "wlan0"}),
+    (timedelta(hours=13), timedelta(hours=13, minutes=4), None, None, (), None),
+]
+
+
+def check_against_oracle_and_raw(store: MetricStore, data: list[Sample],
+                                 aggs: tuple[str, ...] = ("sum", "mean", "count", "min", "max")
+                                 ) -> int:
+    raw = twin(store, rollups=False)
+    n = 0
+    try:
+        for a, b, every, tz, group_by, tags in ROLLUP_QUERIES:
+            for field in ("rx_bytes", "rx_bps"):
+                for agg in aggs:
+                    kw = dict(start=D0 + a, end=D0 + b, every=every, tz=tz, group_by=group_by,
+                              tags=tags)
+                    want = expect(data, field, agg, **kw)
+                    assert want, kw  # every query has data: no vacuous comparisons
+                    assert read(store, field, agg, **kw) == want, (field, agg, kw)
+                    assert read(raw, field, agg, **kw) == want, (field, agg, kw)
+                    n += 1
+    finally:
+        raw.close()
+    return n
+
+
+def test_rollups_answer_like_raw_points(store: MetricStore) -> None:
+    data = traffic(D0, 3 * 1440)
+    put_in_rounds(store, data, 240)
+    store.refresh_rollups()
+    assert check_against_oracle_and_raw(store, data) == 100
+    # last is read from raw points; per series it is well defined
+    kw = dict(start=D0 + H, end=D0 + timedelta(days=2, minutes=3), every=timedelta(days=1),
+              group_by=("ap", "iface"))
+    assert read(store, "rx_bytes", "last", **kw) == expect(data, "rx_bytes", "last", **kw)
+
+
+def test_whole_units_come_from_rollups_and_edges_from_raw(store: MetricStore) -> None:
+    data = traffic(D0, 3 * 1440)
+    put(store, data)
+    store.refresh_rollups()
+    hole = (D0 + timedelta(days=1, hours=6), D0 + timedelta(days=1, hours=7))
+    delete_raw(store, *hole)
+    kept = [x for x in data if not hole[0] <= x.time < hole[1]]
+    month = dict(start=D0, end=D0 + timedelta(days=3), group_by=("ap",))
+    # whole days and hours: rollups still hold the deleted points ...
+    assert read(store, "rx_bytes", "sum", **month) == expect(data, "rx_bytes", "sum", **month)
+    hours = dict(start=hole[0] - H, end=hole[1] + H, every=H, group_by=("site",))
+    assert read(store, "rx_bytes", "count", **hours) == \
+        expect(data, "rx_bytes", "count", **hours)
+    # ... while the raw twin no longer does (the check has teeth)
+    raw = twin(store, rollups=False)
+    assert read(raw, "rx_bytes", "sum", **month) == expect(kept, "rx_bytes", "sum", **month)
+    assert read(raw, "rx_bytes", "sum", **month) != read(store, "rx_bytes", "sum", **month)
+    raw.close()
+    # a partial edge inside the hole is read raw (deleted), the whole 5-minute
+    # units after it from rollups (not deleted)
+    edge = dict(start=hole[0] + timedelta(minutes=2), end=hole[1], group_by=("ap",))
+    whole = dict(start=hole[0] + timedelta(minutes=5), end=hole[1], group_by=("ap",))
+    assert read(store, "rx_bytes", "count", **edge) == \
+        expect(data, "rx_bytes", "count", **whole)
+
+
+def test_late_points_overwrites_and_redelivery_stay_exact(store: MetricStore) -> None:
+    data = traffic(D0, 2 * 1440)
+    put(store, data)
+    store.refresh_rollups()
+    day = dict(start=D0, end=D0 + timedelta(days=2), every=timedelta(days=1))
+    by_ap = dict(start=D0, end=D0 + timedelta(days=2), group_by=("ap",))
+    sums0 = expect(data, "rx_bytes", "sum", **by_ap)
+    counts0 = expect(data, "rx_bytes", "count", **by_ap)
+    days0 = expect(data, "rx_bytes", "sum", **day)
+    assert read(store, "rx_bytes", "sum", **by_ap) == sums0
+
+    # a late point at a new instant inside an already rolled-up hour of day 2
+    ap2 = {"site": "Pasar Gedhé", "ap": "ap2", "iface": "wlan0"}
+    late_t = D0 + timedelta(days=1, hours=10, minutes=2, seconds=30)
+    put(store, [Sample("ap_traffic", ap2, {"rx_bytes": 5, "rx_bps": 0.25}, late_t)])
+    assert read(store, "rx_bytes", "sum", **by_ap) == {**sums0, ("ap2",): sums0[("ap2",)] + 5}
+    assert read(store, "rx_bytes", "count", **by_ap) == \
+        {**counts0, ("ap2",): counts0[("ap2",)] + 1}
+    assert read(store, "rx_bytes", "sum", **day) == \
+        [({}, [days0[0][1][0], (D0 + timedelta(days=1), days0[0][1][1][1] + 5)])]
+    site = dict(start=D0 + timedelta(days=1, hours=10), end=D0 + timedelta(days=1, hours=11),
+                tags={"iface": "wlan0"}, group_by=("site",))
+    site0 = expect(data, "rx_bytes", "sum", **site)
+    assert read(store, "rx_bytes", "sum", **site) == \
+        {**site0, ("Pasar Gedhé",): site0[("Pasar Gedhé",)] + 5}
+
+    # an overwrite (same series and time, new value) replaces, never adds
+    ap1 = {"site": "Pasar Gedhé", "ap": "ap1", "iface": "wlan0"}
+    t_over = D0 + timedelta(hours=10, minutes=7)
+    [old] = [x for x in data if x.time == t_over and x.tags == ap1]
+    put(store, [Sample("ap_traffic", ap1, {"rx_bytes": 10**6}, t_over)])
+    got = read(store, "rx_bytes", "sum", **by_ap)
+    assert got[("ap1",)] == sums0[("ap1",)] - old.fields["rx_bytes"] + 10**6
+    assert read(store, "rx_bytes", "count", **by_ap)[("ap1",)] == counts0[("ap1",)]
+    assert read(store, "rx_bytes", "max", **by_ap)[("ap1",)] == 10**6
+    # the overwrite kept the point's other field (fields merge)
+    assert read(store, "rx_bps", "count", **by_ap) == expect(data, "rx_bps", "count", **by_ap) \
+        | {("ap2",): counts0[("ap2",)] + 1}
+
+    # redelivering a stored point changes nothing
+    before = read(store, "rx_bytes", "sum", **by_ap)
+    put(store, [x for x in data if x.time == D0 + timedelta(hours=3)])
+    assert read(store, "rx_bytes", "sum", **by_ap) == before
+
+    # late data written by another instance (e.g. an import) is seen by this one
+    other = twin(store, rollups=True)
+    put(other, [Sample("ap_traffic", ap2, {"rx_bytes": 7}, late_t + timedelta(seconds=1))])
+    other.close()
+    assert read(store, "rx_bytes", "sum", **by_ap)[("ap2",)] == before[("ap2",)] + 7
+    raw = twin(store, rollups=False)
+    for q in (by_ap, day, site):
+        for agg in ("sum", "count", "max", "mean"):
+            assert read(store, "rx_bytes", agg, **q) == read(raw, "rx_bytes", agg, **q)
+    raw.close()
+
+
+def test_frontier_follows_live_writes_without_refresh(store: MetricStore) -> None:
+    """Written in time order with a flush every 10 minutes, as a live service does;
+    exact at every step, and the oldest hour rolled up without refresh_rollups()."""
+    data = traffic(D0, 180)
+    chunks = [[x for x in data if D0 + timedelta(minutes=k) <= x.time
+               < D0 + timedelta(minutes=k + 10)] for k in range(0, 180, 10)]
+    written: list[Sample] = []
+    raw = twin(store, rollups=False)
+    for chunk in chunks:
+        put(store, chunk)
+        written += chunk
+        newest = chunk[-1].time + timedelta(minutes=1)
+        for kw in (dict(start=D0, end=newest, group_by=("ap",)),
+                   dict(start=D0 + timedelta(minutes=3), end=newest, every=M5)):
+            want = expect(written, "rx_bytes", "sum", **kw)
+            assert read(store, "rx_bytes", "sum", **kw) == want
+            assert read(raw, "rx_bytes", "sum", **kw) == want
+    raw.close()
+    first_hour = dict(start=D0, end=D0 + H, group_by=("ap", "iface"))
+    delete_raw(store, D0, D0 + H)
+    assert read(store, "rx_bytes", "sum", **first_hour) == \
+        expect(data, "rx_bytes", "sum", **first_hour)
+
+
+def test_local_days_across_dst_through_rollups(store: MetricStore) -> None:
+    start = datetime(2026, 3, 27, 12, tzinfo=UTC)  # Berlin springs forward on Mar 29
+    data = traffic(start, 3 * 1440)
+    put(store, data)
+    store.refresh_rollups()
+    raw = twin(store, rollups=False)
+    for tz, every in (("Europe/Berlin", timedelta(days=1)), ("Europe/Berlin", timedelta(days=2)),
+                      ("America/St_Johns", timedelta(days=1)), ("Asia/Kolkata", timedelta(days=1))):
+        for agg in ("sum", "count", "mean", "max"):
+            kw = dict(start=start + timedelta(minutes=1), end=start + timedelta(days=3),
+                      every=every, tz=tz, group_by=("site",))
+            want = expect(data, "rx_bytes", agg, **kw)
+            assert len(want[0][1]) >= 2
+            assert read(store, "rx_bytes", agg, **kw) == want, (tz, every, agg)
+            assert read(raw, "rx_bytes", agg, **kw) == want, (tz, every, agg)
+    raw.close()
+
+
+def test_latest_keeps_the_newest_and_sees_other_instances(store: MetricStore) -> None:
+    tags = {"site": "Pasar Gedhé", "ap": "ap1", "radio": "all"}
+    put(store, [Sample("ap_clients", tags, {"clients": 5}, D0 + H)])
+    put(store, [Sample("ap_clients", tags, {"clients": 9}, D0)])  # older: not the latest
+    [got] = store.latest("ap_clients")
+    assert (got.fields, got.time) == ({"clients": 5}, D0 + H)
+    put(store, [Sample("ap_clients", tags, {"clients": 6, "note": "x"}, D0 + 2 * H),
+                Sample("ap_clients", {"site": "B"}, {"clients": 1}, D0)])
+    other = twin(store, rollups=True)  # another process reads the same store
+    got = sorted(other.latest("ap_clients"), key=lambda x: x.time)
+    assert [(x.tags, x.fields, x.time) for x in got] == [
+        ({"site": "B"}, {"clients": 1}, D0),
+        (tags, {"clients": 6, "note": "x"}, D0 + 2 * H)]
+    put(other, [Sample("ap_clients", tags, {"clients": 7}, D0 + 3 * H)])
+    other.close()
+    [got] = store.latest("ap_clients", tags={"ap": "ap1"}, since=D0 + 3 * H)
+    assert (got.fields, got.time) == ({"clients": 7}, D0 + 3 * H)
+    assert store.latest("ap_clients", since=D0 + 3 * H + timedelta(microseconds=1)) == []
+
+
+def test_data_written_without_rollups_is_rolled_up_later(store: MetricStore) -> None:
+    """A store filled before rollups existed (or by a raw-only writer) gets them."""
+    data = traffic(D0, 1440)
+    raw = twin(store, rollups=False)
+    put(raw, data)
+    raw.close()
+    newest: dict[tuple[str, str], datetime] = {}
+    for x in data:
+        newest[(x.tags["ap"], x.tags["iface"])] = x.time  # data is in time order
+    fresh = twin(store, rollups=True)
+    got = {(x.tags["ap"], x.tags["iface"]): x.time for x in fresh.latest("ap_traffic")}
+    assert got == newest  # from raw points: no rollups yet
+    fresh.refresh_rollups()
+    delete_raw(fresh, D0 + H, D0 + 23 * H)
+    kw = dict(start=D0 + H, end=D0 + 23 * H, every=H, group_by=("ap",))
+    assert read(fresh, "rx_bytes", "sum", **kw) == expect(data, "rx_bytes", "sum", **kw)
+    got = {(x.tags["ap"], x.tags["iface"]): x.time for x in fresh.latest("ap_traffic")}
+    assert got == newest  # now from the maintained last values
+    fresh.close()

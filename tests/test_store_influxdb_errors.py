@@ -243,8 +243,9 @@ def test_partial_batch_goes_out_after_flush_interval(influxd, influx_db) -> None
 def test_batches_kept_while_down_are_sent_when_back() -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    # the stand-in below answers every POST (also /query) with 204: raw batches only
     store = InfluxStore(InfluxSettings(url=url, database="db", create_database=False,
-                                       batch_size=2))
+                                       batch_size=2), rollups=False)
     samples = [Sample("ap_clients", {"site": "S", "ap": f"a{i}", "radio": "all"},
                       {"clients": i}, T0) for i in range(5)]
     with pytest.raises(StoreUnavailable):

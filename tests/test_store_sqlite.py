@@ -94,6 +94,26 @@ def test_writer_and_reader_threads(tmp_path) -> None:
     s.close()
 
 
+def test_a_failing_rollup_never_blocks_writes(tmp_path) -> None:
+    """Two int64-sized values in one 5-minute unit overflow SQLite's sum(): the
+    rows are still written, the frontier stays, reads of what can be read are exact."""
+    s = SqliteStore(tmp_path / "m.sqlite")
+    big = 2**62
+    rows = [Sample("m", {"ap": "a"}, {"v": big, "w": 1}, T0 + timedelta(minutes=k))
+            for k in range(3)]
+    rows += [Sample("m", {"ap": "a"}, {"v": 1, "w": 2}, T0 + timedelta(minutes=30 + k))
+             for k in range(3)]
+    s.write(rows)
+    s.flush()  # no exception: the rows are stored
+    assert s.rollup_error is not None and "overflow" in s.rollup_error
+    assert [x.fields for x in s.latest("m")] == [{"v": 1, "w": 2}]
+    kw = dict(start=T0, end=T0 + timedelta(hours=1), group_by=[])
+    assert s.totals("m", "v", agg="count", **kw) == {(): 6}
+    assert s.totals("m", "w", agg="sum", **kw) == {(): 9}
+    assert s.totals("m", "v", agg="max", **kw) == {(): big}
+    s.close()
+
+
 def test_a_failed_write_never_disturbs_readers_on_other_threads(tmp_path) -> None:
     """A write that fails ("database is locked") resets the series cache; a
     report reading at that moment must still get complete totals, never an

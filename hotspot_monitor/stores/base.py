@@ -9,6 +9,9 @@ the same numbers for the same query:
   and ``every`` is a whole number of days), labelled by their start, and empty
   buckets are omitted;
 * ``mean`` is a float, ``sum``/``max``/``last`` keep the field's type.
+
+Reads must not depend on how a store answers them: both keep rollups (see
+docs/stores.md) and still give exactly the numbers raw points would give.
 """
 from __future__ import annotations
 
@@ -60,6 +63,11 @@ class MetricStore(abc.ABC):
         """Write everything queued; raise StoreUnavailable if the store is down."""
 
     def close(self) -> None:
+        self.flush()
+
+    def refresh_rollups(self) -> None:
+        """Bring rollups up to everything stored, now (after a bulk import). Reads
+        are exact without it; stores without rollups do nothing."""
         self.flush()
 
     @abc.abstractmethod

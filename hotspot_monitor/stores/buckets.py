@@ -1,9 +1,4 @@
-"""Bucket arithmetic and partial aggregates, shared by the SQLite store's queries.
-
-A *partial* is ``[n, total, lo, hi]`` (or ``[time, value]`` for ``last``): what
-one series contributes to one bucket, from raw rows or hourly rollups. Partials
-merge exactly, so a bucket can be assembled from both sources.
-"""
+"""Bucket arithmetic: local-day grids (DST) and field types of results."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -11,23 +6,6 @@ from typing import Any, Optional
 from zoneinfo import ZoneInfo
 
 from ..sample import FieldValue, from_us, to_us
-
-
-def merge(a: list, b: list, agg: str) -> list:
-    if agg == "last":
-        return b if b[0] > a[0] else a
-    return [a[0] + b[0], a[1] + b[1], min(a[2], b[2]), max(a[3], b[3])]
-
-
-def final(p: list, agg: str, ftype: Optional[str]) -> FieldValue:
-    if agg == "last":
-        return typed(p[1], ftype)
-    n, total, mn, mx = p
-    if agg == "count":
-        return int(n)
-    if agg == "mean":
-        return float(total) / n
-    return typed({"sum": total, "min": mn, "max": mx}[agg], ftype)
 
 
 def typed(v: Any, ftype: Optional[str]) -> FieldValue:

@@ -7,7 +7,9 @@ API: database = bucket, ``Authorization: Token``). Lines come from
 Writes are pipelined: ``write`` serializes on the caller's thread and hands
 full batches to one sender thread, so Python's serialization overlaps with
 InfluxDB's ingest. ``flush`` waits until everything queued is sent and raises
-the first error a send hit.
+the first error a send hit. After the raw points of a flush are written,
+``influx_rollups`` brings rollups and ``:last`` tables up to date, and reads
+use them (``rollups.plan``) - see docs/stores.md.
 """
 from __future__ import annotations
 
@@ -18,16 +20,21 @@ import queue
 import threading
 import time
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import urllib3
 
 from ..config.models import InfluxSettings
-from ..sample import FieldValue, Sample, from_us
+from ..sample import FieldValue, Sample, from_us, to_us
 from . import influxql
 from .base import StoreRejected, Aggregate, Bucket, MetricStore, Series, StoreError, StoreUnavailable
+from .influx_rollups import (LAST_BASE_US, SLOT_SPAN_US, TAG_PREFIX, InfluxRollups,
+                             last_measurement, tier_measurement)
 from .lineprotocol import Serializer
+from .rollups import (ROLLED_TYPES, STATS, UNITS, Piece, final, merge, plan, site_usable,
+                      usable_units)
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +52,13 @@ def safe_url(url: str) -> str:
 
 
 class InfluxStore(MetricStore):
-    """MetricStore on InfluxDB's 1.x HTTP API."""
+    """MetricStore on InfluxDB's 1.x HTTP API.
 
-    def __init__(self, settings: InfluxSettings) -> None:
+    ``rollups=False`` maintains nothing and reads only raw points (for comparisons;
+    a store that writes without rollups leaves other instances' rollups stale).
+    """
+
+    def __init__(self, settings: InfluxSettings, *, rollups: bool = True) -> None:
         self.s = settings
         self.url = safe_url(settings.url)
         self._secrets = [x for x in (
@@ -81,6 +92,8 @@ class InfluxStore(MetricStore):
         self._sender: Optional[threading.Thread] = None
         self._field_types: dict[str, dict[str, str]] = {}
         self.dropped_batches = 0
+        self._rollups = InfluxRollups(self) if rollups else None
+        self._readers = ThreadPoolExecutor(max_workers=3, thread_name_prefix="influx-read")
         if settings.create_database:
             self._create_database()
 
@@ -88,13 +101,17 @@ class InfluxStore(MetricStore):
     def write(self, samples: Iterable[Sample]) -> None:
         ser = self._serialize
         batch: list[str] = []
+        kept: list[Sample] = []
         for s in samples:
             text = ser(s)
             if text is not None:
                 batch.append(text)
+                kept.append(s)
         full = []
         with self._lock:
             self._lines.extend(batch)
+            if self._rollups is not None:  # with the lines: a flush takes both or neither
+                self._rollups.track(kept)
             n = self.s.batch_size
             while len(self._lines) >= n:
                 full.append("\n".join(self._lines[:n]).encode())
@@ -115,10 +132,36 @@ class InfluxStore(MetricStore):
             rest = "\n".join(self._lines).encode() if self._lines else None
             self._lines.clear()
             retry, self._pending = self._pending, []
+            touched = self._rollups.take() if self._rollups is not None else None
         for body in retry + ([rest] if rest else []):
             self._submit(body)
         self._queue.join()
-        self._raise_pending_error()
+        refused: Optional[StoreRejected] = None
+        try:
+            self._raise_pending_error()
+        except StoreRejected as e:  # the rest of the batch is stored: roll it up
+            refused = e
+        except StoreError:
+            if touched is not None:
+                with self._lock:
+                    self._rollups.give_back(touched)
+            raise
+        if touched is not None:
+            try:
+                self._rollups.maintain(touched, rebuild_last=refused is not None)
+            except StoreError:
+                with self._lock:
+                    self._rollups.give_back(touched)
+                raise
+        if refused is not None:
+            raise refused
+
+    def refresh_rollups(self) -> None:
+        """Roll up everything stored so far, now (e.g. after a bulk import or on a
+        database written before rollups existed)."""
+        self.flush()
+        if self._rollups is not None:
+            self._rollups.refresh()
 
     def close(self) -> None:
         try:
@@ -128,6 +171,7 @@ class InfluxStore(MetricStore):
                 self._queue.put(None)
                 self._sender.join(10)
                 self._sender = None
+            self._readers.shutdown(wait=False)
             self._http.clear()
 
     def _submit(self, body: bytes) -> None:
@@ -200,8 +244,25 @@ class InfluxStore(MetricStore):
     # ---------------------------------------------------------------- reads
     def latest(self, measurement: str, *, tags: Optional[Mapping[str, str]] = None,
                since: Optional[datetime] = None) -> list[Sample]:
+        if self._rollups is None or self._rollups.frontier(measurement) is None:
+            return self._latest_raw(measurement,
+                                    influxql.select_latest(self._src(measurement), tags, since))
+        q = influxql.select_last_table(self._src(last_measurement(measurement)), LAST_BASE_US,
+                                      LAST_BASE_US + SLOT_SPAN_US, tags, TAG_PREFIX, since)
+        out = []
+        for series in self._query(q):
+            cols = series["columns"]
+            for row in series.get("values", []):
+                rec = dict(zip(cols, row))
+                stags = {c[len(TAG_PREFIX):]: v for c, v in rec.items()
+                         if c.startswith(TAG_PREFIX) and v is not None}
+                out.append(Sample(measurement, stags, json.loads(rec["_fields"]),
+                                  from_us(rec["_time"])))
+        return out
+
+    def _latest_raw(self, measurement: str, q: str) -> list[Sample]:
+        """Samples from a ``SELECT * ... GROUP BY *`` over raw points."""
         types = self._types(measurement)
-        q = influxql.select_latest(self._src(measurement), tags, since)
         out = []
         for series in self._query(q):
             cols = series["columns"]
@@ -219,23 +280,42 @@ class InfluxStore(MetricStore):
                   every: timedelta, agg: Aggregate = "mean",
                   tags: Optional[Mapping[str, str]] = None, group_by: Sequence[str] = (),
                   tz: Optional[str] = None) -> list[Series]:
-        ftype = _result_type(agg, self._types(measurement, [field]).get(field))
-        q = influxql.select_aggregate(self._src(measurement), field, agg, start, end, every,
-                                      tags, group_by, tz)
-        out = []
-        for series in self._query(q):
-            stags = series.get("tags") or {}
-            buckets = [Bucket(from_us(t), _typed(v, ftype))
-                       for t, v in series.get("values", []) if v is not None]
-            if buckets:
-                out.append(Series({g: stags.get(g, "") for g in group_by}, buckets))
+        ftype = self._types(measurement, [field]).get(field)
+        rtype = _result_type(agg, ftype)
+        lo, hi = to_us(start), to_us(end)
+        pieces = self._plan(measurement, agg, ftype, lo, hi, usable_units(lo, hi, every, tz)
+                            if lo < hi else (), tags, group_by)
+        if pieces is None:
+            q = influxql.select_aggregate(self._src(measurement), field, agg, start, end,
+                                          every, tags, group_by, tz)
+            out = []
+            for series in self._query(q):
+                stags = series.get("tags") or {}
+                buckets = [Bucket(from_us(t), _typed(v, rtype))
+                           for t, v in series.get("values", []) if v is not None]
+                if buckets:
+                    out.append(Series({g: stags.get(g, "") for g in group_by}, buckets))
+        else:
+            parts = self._collect(measurement, field, agg, pieces, tags, group_by, every, tz)
+            by_group: dict[tuple, dict[int, list]] = {}
+            for (key, b), p in parts.items():
+                by_group.setdefault(key, {})[b] = p
+            out = [Series(dict(zip(group_by, key)),
+                          [Bucket(from_us(b), final(acc[b], agg, ftype)) for b in sorted(acc)])
+                   for key, acc in by_group.items()]
         out.sort(key=lambda s: tuple(s.tags.get(g, "") for g in group_by))
         return out
 
     def totals(self, measurement: str, field: str, *, start: datetime, end: datetime,
                group_by: Sequence[str], tags: Optional[Mapping[str, str]] = None,
                agg: Aggregate = "sum") -> dict[tuple[str, ...], FieldValue]:
-        ftype = _result_type(agg, self._types(measurement, [field]).get(field))
+        ftype = self._types(measurement, [field]).get(field)
+        lo, hi = to_us(start), to_us(end)
+        pieces = self._plan(measurement, agg, ftype, lo, hi, UNITS, tags, group_by)
+        if pieces is not None:
+            parts = self._collect(measurement, field, agg, pieces, tags, group_by, None, None)
+            return {key: final(p, agg, ftype) for (key, _b), p in parts.items()}
+        rtype = _result_type(agg, ftype)
         q = influxql.select_totals(self._src(measurement), field, agg, start, end, tags,
                                    group_by)
         out: dict[tuple[str, ...], FieldValue] = {}
@@ -243,7 +323,54 @@ class InfluxStore(MetricStore):
             stags = series.get("tags") or {}
             for _t, v in series.get("values", []):
                 if v is not None:
-                    out[tuple(stags.get(g, "") for g in group_by)] = _typed(v, ftype)
+                    out[tuple(stags.get(g, "") for g in group_by)] = _typed(v, rtype)
+        return out
+
+    def _plan(self, m: str, agg: str, ftype: Optional[str], lo: int, hi: int,
+              units: Sequence[int], tags: Optional[Mapping[str, str]],
+              group_by: Sequence[str]) -> Optional[list[Piece]]:
+        """Pieces to read from rollups and raw points, or None: one plain raw query.
+
+        ``mean`` is always sum / count: InfluxDB's own mean() merges per-shard float
+        means, which can differ from the exact value in the last bits.
+        """
+        if agg not in STATS or ftype not in ROLLED_TYPES or lo >= hi:
+            return None
+        frontier = self._rollups.frontier(m) if self._rollups is not None else None
+        if frontier is None or frontier <= lo:
+            pieces = [Piece(lo, hi, None)]
+        else:
+            pieces = plan(lo, hi, frontier, units, site_usable(tags, group_by))
+        if agg != "mean" and all(p.tier is None for p in pieces):
+            return None
+        return pieces
+
+    def _collect(self, m: str, field: str, agg: str, pieces: list[Piece],
+                 tags: Optional[Mapping[str, str]], group_by: Sequence[str],
+                 every: Optional[timedelta], tz: Optional[str]) -> dict[tuple, list]:
+        """{(group key, bucket start µs): partial}, one statement per piece.
+
+        The pieces go out as concurrent requests: InfluxDB's cost is mostly per
+        series and statement, and it runs requests on all its cores.
+        """
+        statements = [influxql.select_stats(
+            self._src(m if p.tier is None else tier_measurement(m, p.tier)), field, STATS[agg],
+            p.tier is not None, p.lo, p.hi, tags, group_by, every, tz) for p in pieces]
+        if len(statements) == 1:
+            results = self._query_many(statements)
+        else:
+            results = list(self._readers.map(self._query, statements))
+        out: dict[tuple, list] = {}
+        for result in results:
+            for series in result:
+                stags = series.get("tags") or {}
+                key = tuple(stags.get(g, "") for g in group_by)
+                for row in series.get("values", []):
+                    if row[1] is None:
+                        continue
+                    k = (key, row[0] if every is not None else 0)
+                    acc = out.get(k)
+                    out[k] = list(row[1:]) if acc is None else merge(acc, list(row[1:]), agg)
         return out
 
     # ---------------------------------------------------------------- HTTP
@@ -268,7 +395,11 @@ class InfluxStore(MetricStore):
 
     def _query(self, q: str, db: bool = True) -> list[dict[str, Any]]:
         """Run one statement; return its series; raise StoreError with InfluxDB's text."""
-        params = {"q": q, "epoch": "u"}
+        return self._query_many([q], db)[0]
+
+    def _query_many(self, statements: list[str], db: bool = True) -> list[list[dict[str, Any]]]:
+        """Run statements in one request; return each one's series."""
+        params = {"q": ";\n".join(statements), "epoch": "u"}
         if db:
             params["db"] = self.s.database
         body = urllib.parse.urlencode(params).encode()
@@ -282,16 +413,20 @@ class InfluxStore(MetricStore):
             raise StoreError(f"InfluxDB {self.url}: query answered with invalid JSON") from None
         if doc.get("error"):
             raise StoreError(self._scrub(f"InfluxDB {self.url}: query failed: {doc['error']}"))
-        result = (doc.get("results") or [{}])[0]
-        if result.get("error"):
-            raise StoreError(self._scrub(
-                f"InfluxDB {self.url}: query failed: {result['error']} (database "
-                f"{self.s.database!r})"))
-        series = result.get("series") or []
-        if any(s.get("partial") for s in series) or result.get("partial"):
-            raise StoreError(f"InfluxDB {self.url}: result truncated by the server's "
-                             "max-row-limit; raise it or narrow the query")
-        return series
+        results = doc.get("results") or [{}]
+        out = []
+        for result in results:
+            if result.get("error"):
+                raise StoreError(self._scrub(
+                    f"InfluxDB {self.url}: query failed: {result['error']} (database "
+                    f"{self.s.database!r})"))
+            series = result.get("series") or []
+            if any(s.get("partial") for s in series) or result.get("partial"):
+                raise StoreError(f"InfluxDB {self.url}: result truncated by the server's "
+                                 "max-row-limit; raise it or narrow the query")
+            out.append(series)
+        out += [[] for _ in range(len(statements) - len(out))]
+        return out
 
     def _request(self, method: str, url: str, body: Optional[bytes], what: str,
                  headers: Optional[dict[str, str]] = None) -> urllib3.BaseHTTPResponse:

@@ -103,3 +103,95 @@ def _func(agg: str) -> str:
     if agg not in ("mean", "max", "min", "sum", "last", "count"):
         raise ValueError(f"unknown aggregate {agg!r}")
     return agg
+
+
+# ------------------------------------------------------------------ rollups
+# Rollup measurements (see influx_rollups.py): stats of field f are the fields
+# "f:n", "f:sum", "f:min", "f:max".
+
+_RAW_STAT = {"n": "count", "sum": "sum", "min": "min", "max": "max"}
+_TIER_STAT = {"n": "sum", "sum": "sum", "min": "min", "max": "max"}
+
+
+def stat_field(field: str, stat: str) -> str:
+    return f"{field}:{stat}"
+
+
+def time_range_us(lo: int, hi: int) -> str:
+    """``time >= lo AND time < hi`` for microsecond bounds."""
+    return f"time >= {lo * 1000} AND time < {hi * 1000}"
+
+
+def any_of(tag_sets: Sequence[Mapping[str, str]]) -> str:
+    """``(a = 'x' AND b = 'y') OR (...)``: series (or groups) picked by their tags."""
+    if not tag_sets or not all(tag_sets):
+        raise ValueError("any_of needs non-empty tag sets")
+    return " OR ".join("(" + " AND ".join(f"{ident(k)} = {string(v)}" for k, v in sorted(t.items()))
+                       + ")" for t in tag_sets)
+
+
+def select_stats(src: str, field: str, stats: Sequence[str], rolled: bool, lo: int, hi: int,
+                 tags: Optional[Mapping[str, str]], group_by: Sequence[str],
+                 every: Optional[timedelta] = None, tz: Optional[str] = None) -> str:
+    """The stats of one field over [lo, hi) µs, from raw points or a rollup tier,
+    per bucket of ``every`` (or over the whole range) and group; columns in
+    ``stats`` order."""
+    if rolled:
+        exprs = [f"{_TIER_STAT[s]}({ident(stat_field(field, s))})" for s in stats]
+    else:
+        exprs = [f"{_RAW_STAT[s]}({ident(field)})" for s in stats]
+    conds = [f"{ident(k)} = {string(v)}" for k, v in sorted((tags or {}).items())]
+    text = (f"SELECT {', '.join(exprs)} FROM {src} WHERE "
+            + " AND ".join(conds + [time_range_us(lo, hi)]))
+    if every is not None:
+        return text + group_by_time(every, group_by, tz)
+    if group_by:
+        text += " GROUP BY " + ", ".join(ident(t) for t in group_by)
+    return text
+
+
+def select_rollup(src: str, fields: Sequence[str], from_raw: bool, lo: int, hi: int,
+                  unit: timedelta, group_tags: Optional[Sequence[str]],
+                  only: Optional[Sequence[Mapping[str, str]]] = None) -> str:
+    """Count/sum/min/max of every field per ``unit`` and group, aliased as the
+    rollup fields: from raw points, or merged from a finer tier. ``group_tags``
+    None groups by every tag (per series); ``only`` restricts to some series."""
+    exprs = []
+    for f in fields:
+        for s in ("n", "sum", "min", "max"):
+            arg = ident(f) if from_raw else ident(stat_field(f, s))
+            fn = _RAW_STAT[s] if from_raw else _TIER_STAT[s]
+            exprs.append(f"{fn}({arg}) AS {ident(stat_field(f, s))}")
+    where = time_range_us(lo, hi)
+    if only:
+        where = f"({any_of(only)}) AND {where}"
+    group = "*" if group_tags is None else ", ".join(ident(t) for t in group_tags)
+    return (f"SELECT {', '.join(exprs)} FROM {src} WHERE {where} "
+            f"GROUP BY time({duration(unit)}){', ' + group if group else ''} fill(none)")
+
+
+def select_last_table(src: str, lo_us: int, hi_us: int, tags: Optional[Mapping[str, str]],
+                      tag_prefix: str, since: Optional[datetime]) -> str:
+    """Rows of a ``:last`` table (one series, tags stored as fields ``tag_prefix + key``)."""
+    conds = [f"{ident(tag_prefix + k)} = {string(v)}" for k, v in sorted((tags or {}).items())]
+    if since is not None:
+        conds.append(f"{ident('_time')} >= {to_us(since)}")
+    return f"SELECT * FROM {src} WHERE " + " AND ".join(conds + [time_range_us(lo_us, hi_us)])
+
+
+def select_newest_per_series(src: str, only: Optional[Sequence[Mapping[str, str]]] = None) -> str:
+    where = f" WHERE {any_of(only)}" if only else ""
+    return f"SELECT * FROM {src}{where} GROUP BY * ORDER BY time DESC LIMIT 1"
+
+
+def select_oldest(src: str) -> str:
+    """The oldest point of any series (raw rows come merged in time order)."""
+    return f"SELECT * FROM {src} LIMIT 1"
+
+
+def select_frontier(src: str, measurement: str) -> str:
+    return f"SELECT last({ident('until_us')}) FROM {src} WHERE {ident('measurement')} = {string(measurement)}"
+
+
+def show_tag_keys(database: str, retention_policy: Optional[str], measurement: str) -> str:
+    return f"SHOW TAG KEYS FROM {source(measurement, database, retention_policy)}"

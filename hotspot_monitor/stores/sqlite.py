@@ -7,10 +7,13 @@ Schema (see docs/stores.md):
   InfluxDB reports them, so values round-trip with their type;
 * ``points``  (series_id, time_us, fields JSON), clustered on (series_id, time_us);
   a second write at the same series and time merges fields, like InfluxDB;
-* ``rollup``  (series_id, field, hour, n, total, lo, hi): exact hourly
-  count/sum/min/max of numeric fields, recomputed set-based for the hours in
-  ``dirty``. Whole interior hours of a query come from here, partial edge hours
-  from raw rows, so a month-long sum stays exact and fast.
+* rollups (``sqlite_rollups.py``): exact count/sum/min/max per 5 minutes, hour
+  and day, per series and per site group, complete below a per-measurement
+  frontier. Reads take whole units below the frontier from them and the rest
+  from raw rows (``rollups.plan``), so a month-long sum stays exact and fast.
+
+Late data below the frontier is rolled up in the same transaction that writes
+it, so no reader ever sees rollups that disagree with the raw rows.
 
 Series metadata is small and cached in memory; each thread gets its own
 connection (WAL lets readers run while one writer writes).
@@ -21,21 +24,23 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 from collections import defaultdict
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
-from zoneinfo import ZoneInfo
 
+from ..logutil import RateLimitedLog
 from ..sample import FieldValue, Sample, from_us, to_us
+from . import sqlite_rollups as rolls
 from .base import StoreRejected, Aggregate, Bucket, MetricStore, Series, StoreError, StoreUnavailable
-from .buckets import final, local_day_grids, merge
 from .common import normalize
+from .rollups import (FIVE_MIN, ROLLED_TYPES, STATS, Grid, Piece, StepSizer, final, floor,
+                      frontier_target, grids, merge, plan, site_key, site_usable)
 
 log = logging.getLogger(__name__)
 
-HOUR = 3_600_000_000
-DAY = 24 * HOUR
 BATCH = 10_000
 
 _SCHEMA = """
@@ -48,50 +53,55 @@ CREATE TABLE IF NOT EXISTS fields (
 CREATE TABLE IF NOT EXISTS points (
     series_id INTEGER NOT NULL, time_us INTEGER NOT NULL, fields TEXT NOT NULL,
     PRIMARY KEY (series_id, time_us)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS rollup (
-    series_id INTEGER NOT NULL, field TEXT NOT NULL, hour INTEGER NOT NULL,
-    n INTEGER NOT NULL, total, lo, hi,
-    PRIMARY KEY (series_id, field, hour)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS dirty (
-    series_id INTEGER NOT NULL, hour INTEGER NOT NULL,
-    PRIMARY KEY (series_id, hour)) WITHOUT ROWID;
 """
 
 _UPSERT = ("INSERT INTO points (series_id, time_us, fields) VALUES (?, ?, ?) "
            "ON CONFLICT (series_id, time_us) DO UPDATE SET "
            "fields = json_patch(points.fields, excluded.fields)")
 
-_ROLLUP = """
-INSERT OR REPLACE INTO rollup (series_id, field, hour, n, total, lo, hi)
-SELECT p.series_id, j.key, d.hour, count(*), sum(j.value), min(j.value), max(j.value)
-FROM todo d
-CROSS JOIN points p ON p.series_id = d.series_id AND p.time_us >= d.hour
-             AND p.time_us < d.hour + {hour}
-CROSS JOIN json_each(p.fields) j
-WHERE j.type IN ('integer', 'real')
-GROUP BY p.series_id, j.key, d.hour
-""".format(hour=HOUR)
-
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _TYPES = {bool: "boolean", int: "integer", float: "float", str: "string"}
 
 
-class SqliteStore(MetricStore):
-    """MetricStore in one SQLite file (the embedded default)."""
+@dataclass
+class _Names:
+    """The series and site-group ids this instance knows. A write that fails
+    replaces the whole object (never clears it in place), so a read on another
+    thread keeps a complete one for the whole query."""
 
-    def __init__(self, path: str | Path, *, busy_timeout_s: float = 30.0) -> None:
+    series: dict[int, tuple[str, dict[str, str]]] = field(default_factory=dict)
+    series_ids: dict[tuple, int] = field(default_factory=dict)
+    sids_of: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    max_series: int = 0
+    groups: dict[int, tuple[str, dict[str, str]]] = field(default_factory=dict)  # site groups
+    group_ids: dict[tuple, int] = field(default_factory=dict)
+    gids_of: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    max_group: int = 0
+
+
+class SqliteStore(MetricStore):
+    """MetricStore in one SQLite file (the embedded default).
+
+    ``rollups=False`` keeps no rollups and reads only raw rows (for comparisons).
+    """
+
+    def __init__(self, path: str | Path, *, rollups: bool = True, busy_timeout_s: float = 30.0) -> None:
         self.path = str(path)
+        self.rollups = rollups
         self.busy_timeout_s = busy_timeout_s  # how long a write waits for another process's lock
+        self.rollup_budget_s = 1.0  # frontier work per flush; the rest waits for the next
         self._local = threading.local()
         self._write_lock = threading.RLock()  # one writer; also guards the caches
-        self._series: dict[int, tuple[str, dict[str, str]]] = {}
-        self._series_ids: dict[tuple, int] = {}
-        self._fast_ids: dict[tuple, int] = {}  # same, keyed by tags in the caller's order
-        self._max_series = 0
+        self._names = _Names()
+        self._fast_ids: dict[tuple, int] = {}  # series ids keyed by tags in the caller's order
         self._types: dict[str, dict[str, str]] = defaultdict(dict)
         self._new_types: list[tuple[str, str, str]] = []
         self._rows: list[tuple[int, int, str]] = []
-        self._dirty: set[tuple[int, int]] = set()
+        self._newest: dict[str, int] = {}  # measurement -> newest time written here
+        self._behind: dict[str, int] = {}  # measurement -> frontier after our last advance
+        self._steps: dict[str, StepSizer] = {}
+        self._rollup_errors = RateLimitedLog(log, interval_s=60.0)
+        self.rollup_error: Optional[str] = None  # the last rollup failure, for health pages
         self._conflicts: list[str] = []
         # sid -> (time_us, fields JSON, Sample): reused by latest() only when the
         # newest row in the file has exactly this time and text (so always correct)
@@ -99,10 +109,12 @@ class SqliteStore(MetricStore):
         con = self._con()
         try:
             con.executescript(_SCHEMA)
+            rolls.create(con)
         except sqlite3.Error as e:
             raise StoreError(f"SQLite {self.path}: cannot create schema: {e}") from None
         self._load_series(con)
         self._load_types(con)
+        self._add_missing_groups(con)
 
     def _load_types(self, con: sqlite3.Connection) -> None:
         self._types.clear()
@@ -122,34 +134,53 @@ class SqliteStore(MetricStore):
                 con.execute("PRAGMA synchronous=NORMAL")
                 con.execute("PRAGMA cache_size=-131072")
                 con.execute("PRAGMA temp_store=MEMORY")
+                rolls.create_temp(con)
             except sqlite3.Error as e:
                 raise StoreError(f"SQLite {self.path}: cannot open: {e}") from None
             self._local.con = con
         return con
 
-    def _load_series(self, con: sqlite3.Connection) -> None:
-        """Pick up series added since the last call (also by other processes)."""
+    # the current names, for the writer (which holds _write_lock) and the schema code
+    _series = property(lambda self: self._names.series)
+    _series_ids = property(lambda self: self._names.series_ids)
+    _sids_of = property(lambda self: self._names.sids_of)
+    _groups = property(lambda self: self._names.groups)
+    _group_ids = property(lambda self: self._names.group_ids)
+    _gids_of = property(lambda self: self._names.gids_of)
+
+    def _load_series(self, con: sqlite3.Connection, names: Optional[_Names] = None) -> None:
+        """Pick up series (and site groups) added since the last call, also by
+        other processes (into ``names``, default the current ones)."""
         with self._write_lock:
+            n = names or self._names
             rows = con.execute("SELECT id, measurement, tags FROM series WHERE id > ?",
-                               (self._max_series,)).fetchall()
-            for sid, m, tags in rows:
+                               (n.max_series,)).fetchall()
+            groups = con.execute("SELECT id, measurement, tags FROM site_group WHERE id > ?",
+                                 (n.max_group,)).fetchall()
+            for gid, m, tags in groups:
+                n.max_group = max(n.max_group, gid)
+                if gid in n.groups:  # created by this instance
+                    continue
                 t = json.loads(tags)
-                self._series[sid] = (m, t)
-                self._series_ids[(m, tuple(sorted(t.items())))] = sid
-                self._max_series = max(self._max_series, sid)
+                n.groups[gid] = (m, t)
+                n.group_ids[(m, tuple(sorted(t.items())))] = gid
+                n.gids_of[m].append(gid)
+            for sid, m, tags in rows:
+                n.max_series = max(n.max_series, sid)
+                if sid in n.series:  # created by this instance
+                    continue
+                t = json.loads(tags)
+                n.series[sid] = (m, t)
+                n.series_ids[(m, tuple(sorted(t.items())))] = sid
+                n.sids_of[m].append(sid)
 
     def _reload_series(self, con: sqlite3.Connection) -> None:
-        """Replace the series cache with what the file holds (after a rollback
-        dropped series ids this process had cached)."""
-        series: dict[int, tuple[str, dict[str, str]]] = {}
-        ids: dict[tuple, int] = {}
-        for sid, m, tags in con.execute("SELECT id, measurement, tags FROM series"):
-            t = json.loads(tags)
-            series[sid] = (m, t)
-            ids[(m, tuple(sorted(t.items())))] = sid
-        with self._write_lock:
-            self._series, self._series_ids = series, ids
-            self._max_series = max(series, default=0)
+        """After a rollback dropped ids this instance had cached: read the names
+        afresh, then swap them in whole (readers keep the ones they hold)."""
+        fresh = _Names()
+        self._load_series(con, fresh)
+        self._names = fresh
+        self._fast_ids, self._latest = {}, {}
 
     def _series_id(self, con: sqlite3.Connection, m: str, tags: Mapping[str, str]) -> int:
         key = (m, tuple(sorted(tags.items())))
@@ -164,7 +195,39 @@ class SqliteStore(MetricStore):
                               (m, text)).fetchone()[0]
             self._series[sid] = (m, dict(key[1]))
             self._series_ids[key] = sid
+            self._sids_of[m].append(sid)
+            self._join_group(con, sid, m, dict(key[1]))
         return sid
+
+    def _join_group(self, con: sqlite3.Connection, sid: int, m: str, tags: dict[str, str]) -> None:
+        """Put a series into its site group (its tags without ``ap``)."""
+        gtags = site_key(tags)
+        gkey = (m, tuple(sorted(gtags.items())))
+        gid = self._group_ids.get(gkey)
+        if gid is None:
+            text = json.dumps(dict(gkey[1]), ensure_ascii=False, separators=(",", ":"))
+            con.execute("INSERT OR IGNORE INTO site_group (measurement, tags) VALUES (?, ?)",
+                        (m, text))
+            gid = con.execute("SELECT id FROM site_group WHERE measurement = ? AND tags = ?",
+                              (m, text)).fetchone()[0]
+            self._groups[gid] = (m, gtags)
+            self._group_ids[gkey] = gid
+            self._gids_of[m].append(gid)
+        con.execute("INSERT OR IGNORE INTO site_member (series_id, group_id) VALUES (?, ?)",
+                    (sid, gid))
+
+    def _add_missing_groups(self, con: sqlite3.Connection) -> None:
+        """A file written before site groups existed: give every series its group."""
+        missing = con.execute("SELECT id FROM series WHERE id NOT IN "
+                              "(SELECT series_id FROM site_member)").fetchall()
+        if not missing:
+            return
+        with self._write_lock:
+            con.execute("BEGIN IMMEDIATE")
+            for (sid,) in missing:
+                m, tags = self._series[sid]
+                self._join_group(con, sid, m, tags)
+            con.execute("COMMIT")
 
     # ---------------------------------------------------------------- writes
     def write(self, samples: Iterable[Sample]) -> None:
@@ -180,15 +243,12 @@ class SqliteStore(MetricStore):
                     con.execute("ROLLBACK")
                 del self._rows[n_rows:]
                 del self._new_types[n_types:]
-                # new dicts, never cleared in place: readers on other threads
-                # keep using the complete ones they already hold
-                self._fast_ids, self._latest = {}, {}
                 self._reload_series(con)
                 self._load_types(con)
                 raise StoreUnavailable(f"SQLite {self.path}: write failed: {e}") from None
 
     def _write_locked(self, con: sqlite3.Connection, samples: Iterable[Sample]) -> None:
-        rows, dirty, types = self._rows, self._dirty, self._types
+        rows, types = self._rows, self._types
         ids, latest, fast_ids = self._series_ids, self._latest, self._fast_ids
         last_t, last_us = None, 0
         for s in samples:
@@ -223,7 +283,6 @@ class SqliteStore(MetricStore):
             us = last_us
             text = _dumps(s.fields)
             rows.append((sid, us, text))
-            dirty.add((sid, us - us % HOUR))
             c = latest.get(sid)
             if c is None or us > c[0]:
                 latest[sid] = (us, text, s)
@@ -234,69 +293,151 @@ class SqliteStore(MetricStore):
 
     def flush(self) -> None:
         with self._write_lock:
-            self._flush_locked(self._con())
+            self._flush_locked(self._con(), advance=self.rollups)
             conflicts, self._conflicts = self._conflicts, []
         if conflicts:
             raise StoreRejected(f"SQLite {self.path}: {len(conflicts)} sample(s) not written: "
                              f"{conflicts[0]}")
 
-    def _flush_locked(self, con: sqlite3.Connection) -> None:
-        if not self._rows and not self._new_types:
+    def _flush_locked(self, con: sqlite3.Connection, advance: bool = False) -> None:
+        """Write buffered rows; in the same transaction roll up late ones (below a
+        frontier) and, with ``advance``, move frontiers for up to rollup_budget_s."""
+        targets = self._targets() if advance else {}
+        if not self._rows and not self._new_types and not targets:
             return
-        rows, dirty, types = self._rows, self._dirty, self._new_types
+        rows, types = self._rows, self._new_types
         try:
             if not con.in_transaction:
                 con.execute("BEGIN IMMEDIATE")
             con.executemany(_UPSERT, rows)
-            con.executemany("INSERT OR IGNORE INTO dirty VALUES (?, ?)", dirty)
             con.executemany("INSERT OR IGNORE INTO fields VALUES (?, ?, ?)", types)
+            if self.rollups:
+                self._roll_late(con, rows)
+            if advance:
+                self._advance(con, self._targets(), time.monotonic() + self.rollup_budget_s)
             con.execute("COMMIT")
         except sqlite3.Error as e:
             con.execute("ROLLBACK") if con.in_transaction else None
             raise StoreError(f"SQLite {self.path}: write failed: {e}") from None
-        newest = max(h for _, h in dirty) if dirty else 0
-        self._rows, self._dirty, self._new_types = [], set(), []
-        # Hours before the newest one written are (usually) complete: roll them up
-        # now, once, instead of at the first long query.
-        self._rollup(con, before=newest)
+        self._rows, self._new_types = [], []
+
+    def _targets(self) -> dict[str, int]:
+        """Where each frontier this instance wrote to should be, if behind."""
+        now = to_us(datetime.now(timezone.utc))
+        out = {}
+        for m, newest in self._newest.items():
+            target = frontier_target(newest, now)
+            if self._behind.get(m, -(2**62)) < target:
+                out[m] = target
+        return out
+
+    def _roll_late(self, con: sqlite3.Connection, rows: list[tuple[int, int, str]]) -> None:
+        frontiers = rolls.all_frontiers(con)
+        newest = self._newest
+        late: dict[str, set[tuple[int, int]]] = defaultdict(set)
+        series = self._series
+        for sid, us, _ in rows:
+            m = series[sid][0]
+            f = frontiers.get(m)
+            if f is not None and us < f:
+                late[m].add((sid, us - us % FIVE_MIN))
+            if us > newest.get(m, -(2**62)):
+                newest[m] = us
+        for m, pairs in late.items():
+            con.execute("SAVEPOINT late")
+            try:
+                rolls.recompute(con, fields=self._rolled_fields(m), series=self._sids_of[m],
+                                groups=self._gids_of[m], until=frontiers[m], late=pairs)
+                con.execute("RELEASE late")
+            except sqlite3.Error as e:
+                # never lose the raw rows over a rollup: move the frontier back so
+                # reads use raw rows there, and let the next advance retry
+                con.execute("ROLLBACK TO late")
+                con.execute("RELEASE late")
+                rolls.set_frontier(con, m, min(t for _, t in pairs))
+                log.error("SQLite %s: rollup of late %s data failed (%s): reading raw rows "
+                          "from %s on", self.path, m, e, from_us(min(t for _, t in pairs)))
+
+    def _rolled_fields(self, m: str) -> list[str]:
+        return sorted(f for f, t in self._types[m].items() if t in ROLLED_TYPES)
+
+    def _advance(self, con: sqlite3.Connection, targets: dict[str, int],
+                 deadline: Optional[float]) -> None:
+        """Move frontiers towards their targets inside the caller's transaction,
+        in steps of at most an hour (six when far behind), until ``deadline``."""
+        for m, target in targets.items():
+            f = rolls.get_frontier(con, m)
+            if f is None:
+                f = self._first_frontier(con, m)
+                if f is None:
+                    continue
+            sizer = self._steps.setdefault(m, StepSizer(0.5))
+            while f < target and (deadline is None or time.monotonic() < deadline):
+                nxt = sizer.next(f, target)
+                began = time.monotonic()
+                con.execute("SAVEPOINT advance")
+                try:
+                    rolls.recompute(con, fields=self._rolled_fields(m),
+                                    series=self._sids_of[m], groups=self._gids_of[m],
+                                    until=nxt, since=f)
+                    rolls.set_frontier(con, m, nxt)
+                    con.execute("RELEASE advance")
+                except sqlite3.Error as e:  # raw rows stay; reads use them past f
+                    con.execute("ROLLBACK TO advance")
+                    con.execute("RELEASE advance")
+                    self._rollup_errors.log(logging.ERROR, "SQLite %s: rollup of %s at %s "
+                                            "failed: %s", self.path, m, from_us(f), e)
+                    self.rollup_error = f"{m} at {from_us(f)}: {e}"
+                    break
+                sizer.took(time.monotonic() - began)
+                f = nxt
+            self._behind[m] = f
+
+    def _first_frontier(self, con: sqlite3.Connection, m: str) -> Optional[int]:
+        """Start rolling up a measurement at its oldest row."""
+        oldest = con.execute(
+            "SELECT min((SELECT min(time_us) FROM points WHERE series_id = i.value)) "
+            "FROM json_each(?) i", (json.dumps(self._sids_of[m]),)).fetchone()[0]
+        if oldest is None:
+            return None
+        rolls.set_frontier(con, m, floor(oldest, FIVE_MIN))
+        return floor(oldest, FIVE_MIN)
 
     def refresh_rollups(self) -> None:
-        """Roll up every dirty hour now (e.g. after a bulk import)."""
-        with self._write_lock:
-            self._flush_locked(self._con())
-            self._rollup(self._con(), before=None)
+        """Roll up everything written so far, now (e.g. after a bulk import).
 
-    def _rollup(self, con: sqlite3.Connection, before: Optional[int],
-                series: Optional[list[int]] = None, lo: Optional[int] = None,
-                hi: Optional[int] = None) -> None:
-        """Recompute rollups of dirty (series, hour)s matching the filters, set-based."""
-        conds, args = [], []
-        if before is not None:
-            conds.append("hour < ?")
-            args.append(before)
-        if lo is not None:
-            conds += ["hour >= ?", "hour < ?"]
-            args += [lo, hi]
-        if series is not None:
-            conds.append("series_id IN (SELECT value FROM json_each(?))")
-            args.append(json.dumps(series))
-        where = (" WHERE " + " AND ".join(conds)) if conds else ""
+        Afterwards new points in the newest 5 minutes count as late data (still
+        exact, rolled up at each flush) until the clock has moved past them.
+        """
         with self._write_lock:
-            if con.execute(f"SELECT 1 FROM dirty{where} LIMIT 1", args).fetchone() is None:
+            con = self._con()
+            self._flush_locked(con)
+            if not self.rollups:
                 return
-            try:
-                con.execute("BEGIN IMMEDIATE")
-                con.execute("CREATE TEMP TABLE IF NOT EXISTS todo "
-                            "(series_id INTEGER, hour INTEGER, PRIMARY KEY (series_id, hour))")
-                con.execute("DELETE FROM todo")
-                con.execute(f"INSERT INTO todo SELECT series_id, hour FROM dirty{where}", args)
-                con.execute(_ROLLUP)
-                con.execute("DELETE FROM dirty WHERE (series_id, hour) IN "
-                            "(SELECT series_id, hour FROM todo)")
-                con.execute("COMMIT")
-            except sqlite3.Error as e:
-                con.execute("ROLLBACK") if con.in_transaction else None
-                raise StoreError(f"SQLite {self.path}: rollup failed: {e}") from None
+            self._load_series(con)
+            targets = {}
+            for m, sids in list(self._sids_of.items()):
+                newest = con.execute(
+                    "SELECT max((SELECT max(time_us) FROM points WHERE series_id = i.value)) "
+                    "FROM json_each(?) i", (json.dumps(sids),)).fetchone()[0]
+                if newest is not None:
+                    targets[m] = floor(newest, FIVE_MIN) + FIVE_MIN
+            for m, target in targets.items():  # a transaction per few seconds of work
+                while True:
+                    before = self._behind.get(m)
+                    try:
+                        con.execute("BEGIN IMMEDIATE")
+                        self._advance(con, {m: target}, time.monotonic() + 5)
+                        con.execute("COMMIT")
+                    except sqlite3.Error as e:
+                        con.execute("ROLLBACK") if con.in_transaction else None
+                        raise StoreError(f"SQLite {self.path}: rollup failed: {e}") from None
+                    at = self._behind.get(m)
+                    if at is None or at >= target:
+                        break
+                    if at == before:
+                        raise StoreError(f"SQLite {self.path}: rollup of {m} is stuck: "
+                                         f"{self.rollup_error}")
 
     def ping(self) -> None:
         try:
@@ -322,21 +463,19 @@ class SqliteStore(MetricStore):
                 t = self._types[m][field] = row[0]
         return t
 
-    def _match(self, con: sqlite3.Connection, m: str, tags: Optional[Mapping[str, str]]
-               ) -> tuple[list[int], dict[int, tuple[str, dict[str, str]]]]:
-        """Series ids matching, and the series cache they were found in: a query
-        looks its ids up in that one dict even if a writer swaps the cache."""
-        if (con.execute("SELECT max(id) FROM series").fetchone()[0] or 0) > self._max_series:
+    def _match(self, con: sqlite3.Connection, m: str,
+               tags: Optional[Mapping[str, str]]) -> tuple[list[int], _Names]:
+        """The matching series ids and the names they were found in: a query looks
+        every id up in those, even if a failed write swaps in new ones meanwhile."""
+        if (con.execute("SELECT max(id) FROM series").fetchone()[0] or 0) > self._names.max_series:
             self._load_series(con)
-        series = self._series
-        want = [(k, v) for k, v in (tags or {}).items()]
-        return [sid for sid, (sm, st) in list(series.items())
-                if sm == m and all(st.get(k) == v for k, v in want)], series
+        names = self._names
+        return _matching(names.series, list(names.sids_of.get(m, ())), tags), names
 
     def latest(self, measurement: str, *, tags: Optional[Mapping[str, str]] = None,
                since: Optional[datetime] = None) -> list[Sample]:
         con = self._con()
-        sids, series = self._match(con, measurement, tags)
+        sids, names = self._match(con, measurement, tags)
         if not sids:
             return []
         lo = to_us(since) if since is not None else -(2**62)
@@ -350,7 +489,7 @@ class SqliteStore(MetricStore):
         for sid, t, f in rows:
             c = cache.get(sid)
             if c is None or c[0] != t or c[1] != f:
-                c = cache[sid] = (t, f, Sample(measurement, series[sid][1],
+                c = cache[sid] = (t, f, Sample(measurement, names.series[sid][1],
                                                json.loads(f), from_us(t)))
             out.append(c[2])
         return out
@@ -364,101 +503,132 @@ class SqliteStore(MetricStore):
         if every_us <= 0:
             raise ValueError(f"every must be positive: {every}")
         lo, hi = to_us(start), to_us(end)
-        con = self._con()
-        sids, series = self._match(con, measurement, tags)
-        if not sids or lo >= hi:
+        if lo >= hi:
             return []
-        if tz and every_us % DAY == 0:
-            grids = local_day_grids(lo, hi, every_us // DAY, ZoneInfo(tz))
-        else:
-            grids = [(lo, hi, every_us, 0)]
-        parts: dict[tuple[int, int], list] = {}
-        for g_lo, g_hi, g_every, g_origin in grids:
-            parts.update(self._partials(con, measurement, field, agg, sids,
-                                        g_lo, g_hi, g_every, g_origin))
-        groups: dict[tuple, dict[int, list]] = defaultdict(dict)
-        for (sid, b), p in parts.items():
-            key = tuple(series[sid][1].get(g, "") for g in group_by)
-            acc = groups[key].get(b)
-            groups[key][b] = p if acc is None else merge(acc, p, agg)
-        ftype = self._field_type(con, measurement, field)
+        parts = self._collect(measurement, field, agg, tags, group_by,
+                              grids(lo, hi, every_us, tz))
+        by_group: dict[tuple, dict[int, list]] = defaultdict(dict)
+        for (key, b), p in parts.items():
+            by_group[key][b] = p
+        ftype = self._field_type(self._con(), measurement, field)
         return [Series(dict(zip(group_by, key)),
                        [Bucket(from_us(b), final(acc[b], agg, ftype)) for b in sorted(acc)])
-                for key, acc in sorted(groups.items())]
+                for key, acc in sorted(by_group.items())]
 
     def totals(self, measurement: str, field: str, *, start: datetime, end: datetime,
                group_by: Sequence[str], tags: Optional[Mapping[str, str]] = None,
                agg: Aggregate = "sum") -> dict[tuple[str, ...], FieldValue]:
         _check_agg(agg)
         lo, hi = to_us(start), to_us(end)
-        con = self._con()
-        sids, series = self._match(con, measurement, tags)
-        if not sids or lo >= hi:
+        if lo >= hi:
             return {}
-        parts = self._partials(con, measurement, field, agg, sids, lo, hi, hi - lo, lo)
-        out: dict[tuple, list] = {}
-        for (sid, _b), p in parts.items():
-            key = tuple(series[sid][1].get(g, "") for g in group_by)
-            out[key] = p if key not in out else merge(out[key], p, agg)
-        ftype = self._field_type(con, measurement, field)
-        return {k: final(v, agg, ftype) for k, v in out.items()}
+        parts = self._collect(measurement, field, agg, tags, group_by,
+                              [Grid(lo, hi, hi - lo, lo)])
+        ftype = self._field_type(self._con(), measurement, field)
+        return {key: final(p, agg, ftype) for (key, _b), p in parts.items()}
 
-    def _partials(self, con: sqlite3.Connection, m: str, field: str, agg: str,
-                  sids: list[int], lo: int, hi: int, every: int, origin: int
-                  ) -> dict[tuple[int, int], list]:
-        """{(series_id, bucket_start_us): partial} for ``field`` over [lo, hi).
+    def _collect(self, m: str, field: str, agg: str, tags: Optional[Mapping[str, str]],
+                 group_by: Sequence[str], grid_list: list[Grid]) -> dict[tuple, list]:
+        """{(group key, bucket start): partial}: whole units below the frontier from
+        rollups (per site group when the query allows), the rest from raw rows.
 
-        A partial is [n, total, lo, hi] (or [time, value] for ``last``). Interior
-        whole hours come from ``rollup`` when no bucket edge cuts an hour.
+        One read transaction: frontier, rollups and raw rows come from one snapshot.
         """
-        path = _json_path(field)
-        ids = json.dumps(sids)
+        con = self._con()
+        con.execute("BEGIN")
+        try:
+            return self._collect_in_snapshot(con, m, field, agg, tags, group_by, grid_list)
+        finally:
+            con.execute("COMMIT")
+
+    def _collect_in_snapshot(self, con: sqlite3.Connection, m: str, field: str, agg: str,
+                             tags: Optional[Mapping[str, str]], group_by: Sequence[str],
+                             grid_list: list[Grid]) -> dict[tuple, list]:
+        sids, names = self._match(con, m, tags)
+        if not sids:
+            return {}
         ftype = self._field_type(con, m, field)
-        h0, h1 = -(-lo // HOUR) * HOUR, hi // HOUR * HOUR
-        one_bucket = (lo - origin) // every == (hi - 1 - origin) // every
-        use_rollup = (agg != "last" and ftype in ("integer", "float") and h1 > h0
-                      and (one_bucket or (every % HOUR == 0 and origin % HOUR == 0)))
-        for _ in range(2):  # the hour being written now: read it raw, don't re-roll it
-            if use_rollup and con.execute(
-                    "SELECT 1 FROM dirty WHERE hour = ? AND series_id IN "
-                    "(SELECT value FROM json_each(?)) LIMIT 1", (h1 - HOUR, ids)).fetchone():
-                h1 -= HOUR
-                use_rollup = h1 > h0
-        raw = [(lo, h0), (h1, hi)] if use_rollup else [(lo, hi)]
-        out: dict[tuple[int, int], list] = {}
+        rolled = self.rollups and agg in STATS and ftype in ROLLED_TYPES
+        frontier = rolls.get_frontier(con, m) if rolled else None
+        site = rolled and site_usable(tags, group_by)
+        gids = _matching(names.groups, list(names.gids_of.get(m, ())), tags) if site else []
+        # ids -> group numbers, so that SQL sums whole groups (a fleet chart over
+        # 250 site groups comes back as one row per bucket, not 250)
+        keys: list[tuple] = []
+        number: dict[tuple, int] = {}
 
-        def add(key: tuple[int, int], p: list) -> None:
-            out[key] = p if key not in out else merge(out[key], p, agg)
+        def numbered(ids: list[int], names: dict[int, tuple[str, dict[str, str]]]) -> str:
+            pairs = []
+            for i in ids:
+                key = tuple(names[i][1].get(x, "") for x in group_by)
+                if key not in number:
+                    number[key] = len(keys)
+                    keys.append(key)
+                pairs.append([i, number[key]])
+            return json.dumps(pairs)
 
-        bucket = "(time_us - :origin) / :every * :every + :origin"
-        for a, b in raw:
-            if a >= b:
-                continue
-            args = {"path": path, "ids": ids, "a": a, "b": b, "every": every, "origin": origin}
-            inner = ("SELECT series_id, time_us, json_extract(fields, :path) AS v FROM points "
-                     "WHERE series_id IN (SELECT value FROM json_each(:ids)) "
-                     "AND time_us >= :a AND time_us < :b")
-            if agg == "last":
-                q = (f"SELECT series_id, {bucket} AS bk, max(time_us), v FROM ({inner}) "
-                     "WHERE v IS NOT NULL GROUP BY series_id, bk")
-                for sid, bk, t, v in con.execute(q, args):
-                    add((sid, bk), [t, v])
-            else:
-                q = (f"SELECT series_id, {bucket} AS bk, count(v), sum(v), min(v), max(v) "
-                     f"FROM ({inner}) WHERE v IS NOT NULL GROUP BY series_id, bk")
-                for sid, bk, n, tot, mn, mx in con.execute(q, args):
-                    add((sid, bk), [n, tot, mn, mx])
-        if use_rollup:
-            self._rollup(con, before=None, series=sids, lo=h0, hi=h1)
-            q = ("SELECT series_id, (hour - :origin) / :every * :every + :origin AS bk, "
-                 "sum(n), sum(total), min(lo), max(hi) FROM rollup "
-                 "WHERE series_id IN (SELECT value FROM json_each(:ids)) AND field = :field "
-                 "AND hour >= :a AND hour < :b GROUP BY series_id, bk")
-            args = {"ids": ids, "field": field, "a": h0, "b": h1, "every": every,
-                    "origin": origin}
-            for sid, bk, n, tot, mn, mx in con.execute(q, args):
-                add((sid, bk), [n, tot, mn, mx])
+        series_groups = numbered(sids, names.series)
+        site_groups = numbered(gids, names.groups)
+        out: dict[tuple, list] = {}
+        for g in grid_list:
+            pieces = (plan(g.lo, g.hi, frontier, g.units(), site) if rolled
+                      else [Piece(g.lo, g.hi, None)])
+            for p in pieces:
+                if p.tier is None:
+                    rows = self._raw_rows(con, series_groups, field, agg, p, g)
+                else:
+                    rows = self._tier_rows(con, site_groups if p.tier.site else series_groups,
+                                           field, agg, p, g)
+                for row in rows:
+                    key = (keys[row[0]], row[1])
+                    acc = out.get(key)
+                    stats = list(row[2:])
+                    out[key] = stats if acc is None else merge(acc, stats, agg)
         return out
+
+    def _raw_rows(self, con: sqlite3.Connection, groups: str, field: str, agg: str,
+                  p: Piece, g: Grid) -> list[tuple]:
+        """(group number, bucket, stats...) from raw rows; ``groups`` = [[id, number]...]."""
+        args = {"path": _json_path(field), "groups": groups, "a": p.lo, "b": p.hi,
+                "every": g.every, "origin": g.origin}
+        inner = (f"SELECT g.grp, {_bucket('p.time_us')} AS bk, p.time_us, "
+                 "json_extract(p.fields, :path) AS v FROM ids g "
+                 "CROSS JOIN points p ON p.series_id = g.id "
+                 "AND p.time_us >= :a AND p.time_us < :b")
+        if agg == "last":
+            stats = "max(time_us), v"
+        else:
+            stats = ", ".join(_RAW_STATS[s] for s in STATS[agg])
+        return con.execute(f"{_IDS} SELECT grp, bk, {stats} FROM ({inner}) "
+                           "WHERE v IS NOT NULL GROUP BY grp, bk", args).fetchall()
+
+    def _tier_rows(self, con: sqlite3.Connection, groups: str, field: str, agg: str,
+                   p: Piece, g: Grid) -> list[tuple]:
+        stats = ", ".join(_TIER_STATS[s] for s in STATS[agg])
+        return con.execute(
+            f"{_IDS} SELECT g.grp, {_bucket('r.t')} AS bk, {stats} FROM ids g "
+            f"CROSS JOIN {rolls.TABLES[p.tier]} r ON r.id = g.id AND r.field = :field "
+            "AND r.t >= :a AND r.t < :b GROUP BY g.grp, bk",
+            {"groups": groups, "field": field, "a": p.lo, "b": p.hi,
+             "every": g.every, "origin": g.origin}).fetchall()
+
+
+_IDS = "WITH ids(id, grp) AS (SELECT value ->> 0, value ->> 1 FROM json_each(:groups))"
+_RAW_STATS = {"n": "count(v)", "sum": "sum(v)", "min": "min(v)", "max": "max(v)"}
+_TIER_STATS = {"n": "sum(n)", "sum": "sum(total)", "min": "min(lo)", "max": "max(hi)"}
+
+
+def _bucket(col: str) -> str:
+    """The start of the grid bucket holding ``col`` (right for times before origin too)."""
+    return f"({col} - ((({col} - :origin) % :every) + :every) % :every)"
+
+
+def _matching(names: dict[int, tuple[str, dict[str, str]]], ids: list[int],
+              tags: Optional[Mapping[str, str]]) -> list[int]:
+    want = list((tags or {}).items())
+    if not want:
+        return ids
+    return [i for i in ids if all(names[i][1].get(k) == v for k, v in want)]
 
 
 def _type_of(v: Any) -> str:
