@@ -15,6 +15,7 @@ from collectors.snmp import SnmpCollector
 from hotspot_monitor.config import load_config
 from hotspot_monitor.config.models import Config
 from hotspot_monitor.runner import Service, ServicePaths
+from snmp_engines import engine  # noqa: F401 (fixture: every test runs on each engine)
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = {"devices", "seconds", "cpu_s", "failures", "finished"}
@@ -43,9 +44,9 @@ def recent(iso: str) -> bool:
     return t.tzinfo is not None and abs(datetime.now(timezone.utc) - t) < timedelta(minutes=1)
 
 
-def test_poll_once_is_a_round(snmpsim):
+def test_poll_once_is_a_round(snmpsim, engine):
     with sink() as hole:
-        coll = SnmpCollector(make_config(snmpsim.port, hole.getsockname()[1]))
+        coll = SnmpCollector(make_config(snmpsim.port, hole.getsockname()[1], engine=engine))
         assert coll.last_round is None
 
         async def go():
@@ -64,9 +65,9 @@ def test_poll_once_is_a_round(snmpsim):
     assert recent(rnd["finished"])
 
 
-def test_run_reports_the_polls_of_the_last_full_interval_window(snmpsim):
+def test_run_reports_the_polls_of_the_last_full_interval_window(snmpsim, engine):
     with sink() as hole:
-        coll = SnmpCollector(make_config(snmpsim.port, hole.getsockname()[1], interval_s=0.6))
+        coll = SnmpCollector(make_config(snmpsim.port, hole.getsockname()[1], interval_s=0.6, engine=engine))
 
         async def go():
             stop = asyncio.Event()
@@ -92,10 +93,10 @@ def test_run_reports_the_polls_of_the_last_full_interval_window(snmpsim):
     assert all(set(r["failures"]) <= {"snmp_timeout"} for r in rounds)
 
 
-def test_runtime_and_status_json_carry_the_last_round(snmpsim, tmp_path):
+def test_runtime_and_status_json_carry_the_last_round(snmpsim, tmp_path, engine):
     cfg_path = tmp_path / "c.yaml"
     cfg_path.write_text(
-        "collector: {interval_s: 0.5}\n"
+        f"collector: {{interval_s: 0.5, engine: {engine}}}\n"
         "sites:\n  - {id: s, name: S, lat: -7.5, lon: 110.8}\n"
         f"aps:\n  - {{id: unifi_nanohd, site: s, host: 127.0.0.1, port: {snmpsim.port},"
         " snmp: {version: 2c, community: unifi_nanohd}}\n")
