@@ -229,3 +229,24 @@ def test_controller_with_an_empty_ap_table_reports_nobody_down(snmpsim, engine):
     r = res["sz"]
     assert r.ok and r.profile == "ruckus_smartzone", r.error
     assert not [s for s in r.samples if s.tags.get("ap") == "ap-under-sz"]
+
+
+def test_profile_is_detected_again_after_a_reboot_only(snmpsim, snmprec_dir, engine):
+    base = (snmprec_dir / "unifi_nanohd.snmprec").read_text()
+    snmpsim.touch("counters", base)
+    coll = SnmpCollector(make_config(snmpsim.port, [{"id": "counters"}], engine=engine))
+
+    async def go():
+        try:
+            seen = []
+            for i in range(4):
+                if i == 2:  # the AP rebooted: sysUpTime 54502347 -> 100 ticks
+                    snmpsim.touch("counters", _set(base, UPTIME, "100"))
+                r = await coll.poll_device("counters")
+                assert r.ok and r.profile == "unifi", r.error
+                seen.append(coll.stats["detections"])
+            return seen
+        finally:
+            await coll.close()
+    # detected at first contact, not again until the poll after the one that saw the reboot
+    assert asyncio.run(go()) == [1, 1, 1, 2]

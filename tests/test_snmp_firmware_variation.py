@@ -417,8 +417,9 @@ def test_an_agent_that_stops_answering_walks_is_up_and_not_waited_out(agent, eng
         coll, (res,) = poll(cfg)
     r = res["u"]
     assert r.ok and status(r, "u")["up"] == 1
-    # unifi walks ifTable, hrProcessor, hrStorage, vap: two time out, the other two are skipped
-    assert coll.stats["bad.table_timeout"] == 2 and coll.stats["bad.table_skipped"] == 2
+    # unifi walks ifTable, hrProcessor, vap (its memory is a FROGFOOT scalar: hrStorage, which
+    # it inherits from generic, is never walked): two time out, the third is skipped
+    assert coll.stats["bad.table_timeout"] == 2 and coll.stats["bad.table_skipped"] == 1
     assert 1.8 <= r.duration_s < 2 + 2.5  # two timeouts of 1 s, not four
     assert not pick(r, "ap_clients") and r.reading.ifaces == []
     # memory comes from the GET (FROGFOOT memTotal/memFree); the CPU table was never walked
@@ -498,3 +499,42 @@ def test_interface_speeds_are_read_with_the_full_recheck_and_remembered_between(
     assert asked == [{IF_SPEED, IF_HIGH_SPEED}, set(), set()]  # not walked on polls 2 and 3...
     assert speeds[0]["eth0"] == 10_000 * 1e6 and speeds[0]["eth1"] == 100_000_000.0
     assert speeds[0] == speeds[1] == speeds[2]  # ...yet known on every poll
+
+
+# --- work the poller does not do ---------------------------------------------------------
+
+HR_STORAGE = "1.3.6.1.2.1.25.2.3.1"  # HOST-RESOURCES-MIB::hrStorageEntry
+
+
+def test_hr_storage_is_walked_only_when_no_earlier_memory_source_answered(agent, engine):
+    walked: list[str] = []
+    with Relay(agent) as relay:
+        relay.drop = lambda kind, oids: bool(walked.extend(
+            o for o in oids if kind in ("getbulk", "getnext") and o.startswith(HR_STORAGE + "."))) and False
+        # openwrt (generic memory rules): UCD memTotalReal/memAvailReal answer, so no hrStorage;
+        # RouterOS has no UCD memory: its RAM row comes from hrStorage; UniFi's memory is a
+        # FROGFOOT scalar and no rule of its profile reads hrStorage at all
+        _, (res,) = poll(config(relay.port, [{"id": "o", "community": "openwrt-plain", "profile": "generic"}],
+                                engine=engine))
+        assert res["o"].ok and walked == []
+        assert pick(res["o"], "ap_system")[0].fields["mem_pct"] > 0  # from UCD
+        _, (res,) = poll(config(relay.port, [{"id": "u", "community": "unifi", "profile": "unifi"}],
+                                engine=engine))
+        assert res["u"].ok and walked == []
+        _, (res,) = poll(config(relay.port, [{"id": "m", "community": "routeros-noclients",
+                                              "profile": "mikrotik"}], engine=engine))
+    assert res["m"].ok and walked  # asked...
+    # ...and used: hrStorage "main memory" 27196 of 65536 (as in test_snmp_recordings)
+    assert pick(res["m"], "ap_system")[0].fields["mem_pct"] == pytest.approx(27196 / 65536 * 100, abs=1e-3)
+
+
+def test_sys_descr_and_object_id_are_asked_at_detection_only(agent, engine):
+    asked: list[list[str]] = []
+    with Relay(agent) as relay:
+        relay.drop = lambda kind, oids: bool(asked.append(oids)) and False
+        _, (first, second) = poll(config(relay.port, [{"id": "u", "community": "unifi"}], engine=engine),
+                                  rounds=2, before_round=lambda i: asked.append(["-- poll"]))
+    assert first["u"].profile == second["u"].profile == "unifi"
+    polls = "|".join(" ".join(o) for o in asked).split("-- poll")[1:]
+    assert SYS_DESCR in polls[0] and SYS_OBJECT_ID in polls[0]  # detection
+    assert SYS_DESCR not in polls[1] and SYS_OBJECT_ID not in polls[1]

@@ -1,7 +1,9 @@
 """A profile's requests, worked out once per profile (not once per poll).
 
-Besides the OIDs to GET and the columns to walk, the plan knows which
-tables only serve as a *later alternative* of a role: the generic profile
+Tables no role, interface rule, client source or controller rule reads are
+never walked (``extends: generic`` brings hrStorage to vendors whose memory
+comes from their own scalars). Besides the OIDs to GET and the columns to
+walk, the plan knows which tables only serve as a *later alternative* of a role: the generic profile
 reads memory from UCD-SNMP-MIB scalars and walks hrStorage only when those
 are absent. After the scalar GET such a table is walked only if an earlier
 alternative left its role without a value (``needed``), so a net-snmp agent
@@ -50,18 +52,20 @@ class Plan:
     tables: list[TablePlan] = field(init=False)
     fallback: dict[str, str] = field(init=False)  # column oid -> the column it stands in for
     _only_fallback: dict[str, list[_Fallback]] = field(init=False)
+    _always: set[str] = field(init=False)  # tables read whatever the scalars say
 
     def __post_init__(self) -> None:
         p = self.profile
         self.extractor = Extractor(p)
         self.scalar_names = list(p.scalars)
         self.scalar_oids = [p.scalars[n].oid for n in self.scalar_names]
-        self.tables = [TablePlan(t, [c.oid for c in tb.columns.values()], tb.max_rows,
-                                 [c.oid for c in tb.columns.values() if c.slow])
-                       for t, tb in p.tables.items()]
         self.fallback = {c.oid: tb.columns[c.fallback_for].oid
                          for tb in p.tables.values() for c in tb.columns.values() if c.fallback_for}
         self._only_fallback = self._fallback_tables()
+        read = self._always | set(self._only_fallback)
+        self.tables = [TablePlan(t, [c.oid for c in tb.columns.values()], tb.max_rows,
+                                 [c.oid for c in tb.columns.values() if c.slow])
+                       for t, tb in p.tables.items() if t in read]
 
     def _fallback_tables(self) -> dict[str, list[_Fallback]]:
         p = self.profile
@@ -81,6 +85,7 @@ class Plan:
                     if i == 0 or any(_tables_of(e) for e in specs[:i]):
                         always.add(t)  # no scalar-only alternative before it
                     uses.setdefault(t, []).append(_Fallback(specs, i))
+        self._always = always
         return {t: u for t, u in uses.items() if t not in always}
 
     def needed(self, table: str, scalars: DeviceData) -> bool:

@@ -75,11 +75,14 @@ class Scheduler:
                 if due.device_id in self.running:
                     self.on_overrun(due.device_id)  # still polling since its last slot
                     continue
-                acquire = loop.create_task(self.sem.acquire())
-                await asyncio.wait({acquire, stopping}, return_when=asyncio.FIRST_COMPLETED)
-                if not acquire.done():
-                    acquire.cancel()
-                    break
+                if self.sem.locked():  # every slot busy: wait for one (or for stop)
+                    acquire = loop.create_task(self.sem.acquire())
+                    await asyncio.wait({acquire, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                    if not acquire.done():
+                        acquire.cancel()
+                        break
+                else:
+                    await self.sem.acquire()  # free: returns at once
                 task = loop.create_task(self._one(due.device_id))
                 self.running[due.device_id] = task
         finally:
