@@ -18,7 +18,7 @@ from hotspot_monitor.runner import Service, ServicePaths
 from snmp_engines import engine  # noqa: F401 (fixture: every test runs on each engine)
 
 ROOT = Path(__file__).resolve().parents[1]
-KEYS = {"devices", "seconds", "cpu_s", "failures", "finished"}
+KEYS = {"devices", "seconds", "cpu_s", "failures", "finished", "poll_p95_s", "late_p95_s"}
 
 
 def make_config(port: int, sink_port: int, **collector) -> Config:
@@ -61,6 +61,8 @@ def test_poll_once_is_a_round(snmpsim, engine):
     assert set(rnd) == KEYS
     assert rnd["devices"] == 2 and rnd["failures"] == {"snmp_timeout": 1}
     assert 0.5 <= rnd["seconds"] <= wall  # the black hole's 0.5 s timeout is in it
+    assert 0.5 <= rnd["poll_p95_s"] <= rnd["seconds"]  # of 2 polls, the 95th percentile is the slower
+    assert rnd["late_p95_s"] == 0  # no schedule: nothing is late
     assert 0 < rnd["cpu_s"] < 10
     assert recent(rnd["finished"])
 

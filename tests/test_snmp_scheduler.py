@@ -17,7 +17,7 @@ def run_for(seconds: float, intervals: dict[str, float], concurrency: int, poll_
     active: set[str] = set()
     peak = {"in_flight": 0, "self_overlap": 0}
 
-    async def poll(device_id: str) -> None:
+    async def poll(device_id: str, late_s: float) -> None:
         if device_id in active:
             peak["self_overlap"] += 1
         active.add(device_id)

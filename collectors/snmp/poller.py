@@ -357,7 +357,7 @@ class SnmpCollector:
         tally = RoundTally()
         results = list(await asyncio.gather(*(self.poll_device(i) for i in ids)))
         for r in results:
-            tally.add(r.ok, r.reason)
+            tally.add(r.ok, r.reason, r.duration_s)
         self.last_round = tally.summary()
         return results
 
@@ -383,10 +383,10 @@ class SnmpCollector:
             await Scheduler.cancel([rounds])
             self._window = None
 
-    async def _scheduled(self, device_id: str) -> None:
+    async def _scheduled(self, device_id: str, late_s: float) -> None:
         res = await self._poll(device_id)  # the scheduler bounds polls in flight
         if self._window is not None:
-            self._window.add(res.ok, res.reason)
+            self._window.add(res.ok, res.reason, res.duration_s, late_s)
         if self.on_samples and res.samples:
             try:
                 self.on_samples(res.samples)

@@ -35,10 +35,11 @@ class _Due:
 
 
 class Scheduler:
-    """Runs ``poll(device_id)`` for every device on its interval until ``stop`` is set."""
+    """Runs ``poll(device_id, late_s)`` for every device on its interval until ``stop`` is set
+    (``late_s``: how long after its slot the poll starts)."""
 
     def __init__(self, intervals: dict[str, float], concurrency: int,
-                 poll: Callable[[str], Awaitable[None]], on_overrun: Callable[[str], None],
+                 poll: Callable[[str, float], Awaitable[None]], on_overrun: Callable[[str], None],
                  rng: random.Random | None = None):
         self.intervals = intervals
         self.poll = poll
@@ -83,15 +84,15 @@ class Scheduler:
                         break
                 else:
                     await self.sem.acquire()  # free: returns at once
-                task = loop.create_task(self._one(due.device_id))
+                task = loop.create_task(self._one(due.device_id, time.monotonic() - due.at))
                 self.running[due.device_id] = task
         finally:
             stopping.cancel()
             await self.cancel(self.running.values())
 
-    async def _one(self, device_id: str) -> None:
+    async def _one(self, device_id: str, late_s: float) -> None:
         try:
-            await self.poll(device_id)
+            await self.poll(device_id, late_s)
         finally:
             self.sem.release()
             self.running.pop(device_id, None)
