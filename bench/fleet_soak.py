@@ -16,7 +16,7 @@ and the last SNMP round from its ``runtime.json``. At the end it prints:
 
 Bounded: ``--aps`` <= 20000, ``--minutes`` <= 60; every process is stopped.
 
-Rerun:  .venv/bin/python bench/fleet_soak.py --aps 2000 --minutes 10 [--shards 4] [--engine gufo]
+Rerun:  .venv/bin/python bench/fleet_soak.py --aps 2000 --minutes 10 [--shards 4] [--engine gufo] [--influxd]
 """
 from __future__ import annotations
 
@@ -85,8 +85,9 @@ def wait_line(proc: subprocess.Popen, needle: str, timeout: float) -> None:
 
 
 def planned_downs(cfg_path: Path, t0: float, t1: float) -> dict[str, list[tuple[float, float]]]:
-    """The simulator's own outages/reboots/power cuts in [t0, t1], per AP (same seed)."""
-    r = subprocess.run([CLI, "simulate", str(cfg_path), "--plan", "--json", "--from", str(int(t0) - 600),
+    """The simulator's own outages/reboots/power cuts (from two days before t0: long ones
+    started before the soak) up to t1, per AP (same seed)."""
+    r = subprocess.run([CLI, "simulate", str(cfg_path), "--plan", "--json", "--from", str(int(t0) - 2 * 86400),
                         "--to", str(int(t1) + 60)], capture_output=True, text=True, timeout=300)
     r.check_returncode()
     cfg = json.loads(json.dumps(__import__("yaml").safe_load(cfg_path.read_text())))
@@ -110,10 +111,20 @@ def main() -> int:
     ap.add_argument("--port", type=int, default=16161)
     ap.add_argument("--engine", default="gufo", choices=("gufo", "pysnmp"))
     ap.add_argument("--influx-url", help="write to this InfluxDB (1.x API) instead of SQLite")
+    ap.add_argument("--influxd", action="store_true",
+                    help="start a private influxd (Debian influxdb) on loopback and write there")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, stores)")
     a = ap.parse_args()
     a.aps, a.minutes = max(1, min(a.aps, 20000)), max(1.0, min(a.minutes, 60.0))
     tmp = Path(tempfile.mkdtemp(prefix="fleet-soak-"))
+    influxd = None
+    if a.influxd:
+        sys.path.insert(0, str(ROOT / "tests"))
+        from services.influxd import start_influxd
+
+        influxd = start_influxd()
+        a.influx_url = influxd.url
+        influxd.query("CREATE DATABASE soak")
     store = ({"kind": "influxdb", "influxdb": {"url": a.influx_url, "database": "soak"}} if a.influx_url
              else {"kind": "sqlite", "sqlite": {"path": "metrics.sqlite"}})
     import yaml
@@ -198,7 +209,7 @@ def main() -> int:
         print(f"snmp stats: { {k: v for k, v in samples[-1]['snmp'].items() if not k.startswith('missing.')} }")
         print(f"rerun: .venv/bin/python bench/fleet_soak.py --aps {a.aps} --minutes {a.minutes:g} "
               f"--interval {a.interval:g} --shards {a.shards} --engine {a.engine}"
-              + (f" --influx-url {a.influx_url}" if a.influx_url else ""))
+              + (" --influxd" if influxd else f" --influx-url {a.influx_url}" if a.influx_url else ""))
         return 0
     finally:
         for p in procs:
@@ -209,6 +220,8 @@ def main() -> int:
                 p.wait(30)
             except subprocess.TimeoutExpired:
                 p.kill()
+        if influxd is not None:
+            influxd.stop()
         if a.keep:
             print(f"kept {tmp}")
         else:

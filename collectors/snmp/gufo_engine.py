@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional, Sequence
@@ -132,15 +133,15 @@ class GufoEngine:
     async def _address(self, t: Target) -> str:
         """gufo takes IP addresses only: resolve a host name (cached for DNS_TTL_S)."""
         try:
-            return str(ipaddress.ip_address(t.host.split("%", 1)[0])) + (
-                "%" + t.host.split("%", 1)[1] if "%" in t.host else "")
+            ipaddress.ip_address(t.host.split("%", 1)[0])  # an address (IPv6 may carry a %zone)
+            return t.host
         except ValueError:
             pass
         hit = self._dns.get(t.host)
         if hit and hit[1] > time.monotonic():
             return hit[0]
         try:
-            infos = await asyncio.get_running_loop().getaddrinfo(t.host, t.port, type=2)  # SOCK_DGRAM
+            infos = await asyncio.get_running_loop().getaddrinfo(t.host, t.port, type=socket.SOCK_DGRAM)
         except OSError as e:
             raise SnmpFailure("snmp_error", f"{t.label}: cannot resolve host: {e.strerror or e}") from None
         addr = str(infos[0][4][0])
