@@ -182,7 +182,7 @@ def main() -> int:
             t = datetime.fromisoformat(start.replace(" ", "T"))
             ts = (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).timestamp()
             return any(s - 600 <= ts <= e + 600 for s, e in plan.get(apid, []))
-        false_downs = [o for o in outages if not planned(o[0], o[1])]
+        false_downs = [(apid, start, why) for apid, start, why in outages if not planned(apid, start)]
         third = samples[len(samples) // 3:]
         rss_growth = (third[-1]["rss"] - third[0]["rss"]) / third[0]["rss"] if len(third) > 1 else 0.0
         cores = (samples[-1]["cpu_s"] - samples[len(samples) // 3]["cpu_s"]) / (

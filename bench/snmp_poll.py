@@ -25,7 +25,6 @@ import asyncio
 import http.client
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile

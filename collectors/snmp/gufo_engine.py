@@ -38,7 +38,7 @@ import ipaddress
 import socket
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Optional, Sequence
 
 from gufo.snmp import (
     Aes128Key,
@@ -100,6 +100,11 @@ def _wake(fut: asyncio.Future, value: bool) -> None:
         fut.set_result(value)
 
 
+class _Resolved(NamedTuple):
+    address: str
+    until: float  # monotonic
+
+
 @dataclass
 class _V3Link:
     """A v3 device's client, kept: engine id, boots and time are learnt once."""
@@ -115,7 +120,7 @@ class GufoEngine:
     kinds: Mapping[str, str]
     name: str = "gufo"
     _v3: dict[str, _V3Link] = field(default_factory=dict)
-    _dns: dict[str, tuple[str, float]] = field(default_factory=dict)
+    _dns: dict[str, "_Resolved"] = field(default_factory=dict)
 
     async def session(self, target: Target) -> "GufoSession":
         c = target.credentials
@@ -138,14 +143,14 @@ class GufoEngine:
         except ValueError:
             pass
         hit = self._dns.get(t.host)
-        if hit and hit[1] > time.monotonic():
-            return hit[0]
+        if hit and hit.until > time.monotonic():
+            return hit.address
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(t.host, t.port, type=socket.SOCK_DGRAM)
         except OSError as e:
             raise SnmpFailure("snmp_error", f"{t.label}: cannot resolve host: {e.strerror or e}") from None
         addr = str(infos[0][4][0])
-        self._dns[t.host] = (addr, time.monotonic() + DNS_TTL_S)
+        self._dns[t.host] = _Resolved(addr, time.monotonic() + DNS_TTL_S)
         return addr
 
     @staticmethod
