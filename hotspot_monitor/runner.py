@@ -4,7 +4,10 @@ Wiring only: collectors produce Samples, every Sample goes through one queue
 to :meth:`Service._ingest`, which feeds ``ap_status`` Samples to the status
 engine and hands everything (plus the engine's ``ap_event`` Samples) to the
 :class:`SampleWriter`. The SNMP poller runs on the asyncio loop; the MQTT
-collector runs its own thread and enqueues thread-safely. A housekeeping task
+collector runs its own thread and enqueues thread-safely. The status
+engine's work (state store SQL) runs in one worker thread of its own, never
+on the loop: at 10,000 APs a slow commit must not delay SNMP polls, and one
+thread keeps the engine's calls in order. A housekeeping task
 marks silent MQTT APs stale, saves state and writes ``runtime.json`` (read by
 ``hotspot-monitor status``).
 """
@@ -16,6 +19,7 @@ import logging
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -64,6 +68,7 @@ class Service:
     started_at: Optional[datetime] = None
     web: Any = None  # the dashboard's server when web.enabled (dashboard.server.WebServer)
     _queue: Optional[asyncio.Queue] = None
+    _state_thread: Optional[ThreadPoolExecutor] = None  # every status engine call runs here
 
     # -- start-up ----------------------------------------------------------
     def open(self) -> None:
@@ -176,6 +181,7 @@ class Service:
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(_quiet_late_datagrams)
         self._queue = asyncio.Queue()
+        self._state_thread = ThreadPoolExecutor(1, thread_name_prefix="status-engine")
         self._make_collectors(loop)
         self.started_at = datetime.now(timezone.utc)
         self.engine.start(self.started_at)
@@ -202,10 +208,11 @@ class Service:
 
     async def _consume(self) -> None:
         assert self._queue is not None
+        loop = asyncio.get_running_loop()
         while True:
             samples, done = await self._queue.get()
             try:
-                self._ingest(samples, done)
+                await loop.run_in_executor(self._state_thread, self._ingest, samples, done)
             except Exception:  # one bad batch must not stop ingestion
                 log.exception("ingest failed for a batch of %d samples", len(samples))
 
@@ -226,12 +233,20 @@ class Service:
                 await asyncio.wait_for(stop.wait(), self.housekeeping_s)
             except asyncio.TimeoutError:
                 pass
+            now = datetime.now(timezone.utc)
             try:
-                self._housekeep(datetime.now(timezone.utc))
+                await asyncio.get_running_loop().run_in_executor(
+                    self._state_thread, self._housekeep_state, now)
+                self.write_runtime(now)  # on the loop: it reads the collectors' counters
             except Exception:  # keep the session alive and state saved next time
                 log.exception("housekeeping failed")
 
     def _housekeep(self, now: datetime) -> None:
+        self._housekeep_state(now)
+        self.write_runtime(now)
+
+    def _housekeep_state(self, now: datetime) -> None:
+        """Stale MQTT APs and the engine's clock: status engine work (the state thread)."""
         assert self.engine is not None
         events: list[Sample] = []
         if self.mqtt is not None:
@@ -242,7 +257,6 @@ class Service:
         events += self.engine.tick(now)
         if events:
             self._ingest(events)
-        self.write_runtime(now)
 
     def write_runtime(self, now: datetime, stopped: bool = False) -> None:
         """A small JSON file with the collectors' health, for ``status``."""
@@ -289,11 +303,13 @@ class Service:
             await asyncio.to_thread(self._close_web)
         await asyncio.sleep(0)  # let thread-safe callbacks land in the queue
         assert self._queue is not None
-        while not self._queue.empty():
-            self._ingest(*self._queue.get_nowait())
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self._state_thread is not None:  # let a batch in the state thread finish first
+            await asyncio.to_thread(self._state_thread.shutdown, True)
+        while not self._queue.empty():
+            self._ingest(*self._queue.get_nowait())
         now = datetime.now(timezone.utc)
         self.engine.stop(now)
         if self.alerting is not None:

@@ -11,6 +11,7 @@ import pytest
 from collectors.snmp import SnmpCollector
 from hotspot_monitor.config.models import Config
 from services.ports import free_port
+from snmp_engines import engine  # noqa: F401 (fixture: every test runs on each engine)
 
 
 def make_config(port: int, aps: list[dict], **collector) -> Config:
@@ -37,7 +38,7 @@ def run(coll: SnmpCollector, *rounds_ids, pause: float = 0.0):
     return asyncio.run(go())
 
 
-def test_dead_devices_are_down_in_time_and_do_not_delay_others(snmpsim):
+def test_dead_devices_are_down_in_time_and_do_not_delay_others(snmpsim, engine):
     sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # swallows every request
     sink.bind(("127.0.0.1", 0))
     try:
@@ -48,7 +49,7 @@ def test_dead_devices_are_down_in_time_and_do_not_delay_others(snmpsim):
              "timeout_s": 2, "retries": 1},
             {"id": "closed-port", "community": "x", "port": nothing, "timeout_s": 2, "retries": 1},
         ]
-        cfg = make_config(snmpsim.port, aps)
+        cfg = make_config(snmpsim.port, aps, engine=engine)
         t0 = time.monotonic()
         (res,) = run(SnmpCollector(cfg), None)
         total = time.monotonic() - t0
@@ -82,10 +83,10 @@ OUT_ETH0 = "1.3.6.1.2.1.31.1.1.1.10.2"  # ifHCOutOctets.2 (eth0) = 9312337533
 UPTIME = "1.3.6.1.2.1.1.3.0"            # sysUpTime = 54502347
 
 
-def test_counter_deltas_reboot_and_gap_through_the_poller(snmpsim, snmprec_dir):
+def test_counter_deltas_reboot_and_gap_through_the_poller(snmpsim, snmprec_dir, engine):
     base = (snmprec_dir / "unifi_nanohd.snmprec").read_text()
     snmpsim.touch("counters", base)
-    cfg = make_config(snmpsim.port, [{"id": "counters", "profile": "unifi"}])
+    cfg = make_config(snmpsim.port, [{"id": "counters", "profile": "unifi"}], engine=engine)
     coll = SnmpCollector(cfg)
 
     async def go():
@@ -107,7 +108,9 @@ def test_counter_deltas_reboot_and_gap_through_the_poller(snmpsim, snmprec_dir):
     eth0 = lambda r: [s for s in r.samples if s.measurement == "ap_traffic" and s.tags["iface"] == "eth0"]  # noqa: E731
     (t2,) = eth0(r2)
     assert t2.fields["rx_bytes"] == 1_000_000 and t2.fields["tx_bytes"] == 500_000
-    dt = (t2.time - r1.samples[0].time).total_seconds()
+    # the interval between the two polls' times, as the float epoch seconds the tracker keeps
+    # (the polls are ~0.1 s apart: a microsecond-exact timedelta differs in the 6th digit)
+    dt = t2.time.timestamp() - r1.samples[0].time.timestamp()
     assert t2.fields["rx_bps"] == pytest.approx(8_000_000 / dt)
     assert t2.fields["tx_bps"] == pytest.approx(4_000_000 / dt)
     others = [s for s in r2.samples if s.measurement == "ap_traffic" and s.tags["iface"] != "eth0"]
@@ -117,8 +120,8 @@ def test_counter_deltas_reboot_and_gap_through_the_poller(snmpsim, snmprec_dir):
     assert [s.fields["uptime_s"] for s in r3.samples if s.measurement == "ap_status"] == [1]
 
 
-def test_no_rate_across_a_gap(snmpsim):
-    cfg = make_config(snmpsim.port, [{"id": "unifi_nanohd"}], max_gap_s=0.5)
+def test_no_rate_across_a_gap(snmpsim, engine):
+    cfg = make_config(snmpsim.port, [{"id": "unifi_nanohd"}], max_gap_s=0.5, engine=engine)
     a, b = run(SnmpCollector(cfg), None, None, pause=0.8)
     assert a["unifi_nanohd"].ok and b["unifi_nanohd"].ok
     traffic = [s for s in b["unifi_nanohd"].samples if s.measurement == "ap_traffic"]
@@ -130,9 +133,9 @@ def test_no_rate_across_a_gap(snmpsim):
     assert all(s.fields["interval_s"] == pytest.approx(gap) and gap > 0.5 for s in traffic)
 
 
-def test_bad_answers_are_counted_and_the_rest_arrives(snmpsim, caplog):
+def test_bad_answers_are_counted_and_the_rest_arrives(snmpsim, caplog, engine):
     caplog.set_level(logging.WARNING, logger="collectors.snmp")
-    cfg = make_config(snmpsim.port, [{"id": "broken"}])
+    cfg = make_config(snmpsim.port, [{"id": "broken"}], engine=engine)
     coll = SnmpCollector(cfg)
     (res,) = run(coll, None)
     r = res["broken"]
@@ -153,10 +156,10 @@ def test_bad_answers_are_counted_and_the_rest_arrives(snmpsim, caplog):
     assert len(warnings) == 1  # rate-limited: one line per device per minute
 
 
-def test_run_polls_every_device_on_its_interval_until_stopped(snmpsim):
+def test_run_polls_every_device_on_its_interval_until_stopped(snmpsim, engine):
     got: list = []
     cfg = make_config(snmpsim.port, [{"id": "unifi_nanohd", "interval_s": 0.4},
-                                     {"id": "routeros", "interval_s": 0.4}])
+                                     {"id": "routeros", "interval_s": 0.4}], engine=engine)
     coll = SnmpCollector(cfg, on_samples=got.append)
 
     async def go():
@@ -181,8 +184,9 @@ def test_run_polls_every_device_on_its_interval_until_stopped(snmpsim):
     assert any(s.measurement == "ap_traffic" for b in got for s in b)
 
 
-def test_controller_fanout_maps_inventory_and_reports_down_aps(snmpsim):
+def test_controller_fanout_maps_inventory_and_reports_down_aps(snmpsim, engine):
     cfg = Config.model_validate({
+        "collector": {"engine": engine},
         "sites": [{"id": "s", "name": "S", "lat": -7.5, "lon": 110.8},
                   {"id": "t", "name": "T", "lat": -7.5, "lon": 110.8}],
         "controllers": [{"id": "zd", "host": "127.0.0.1", "port": snmpsim.port, "site": "s",
@@ -210,11 +214,12 @@ def test_controller_fanout_maps_inventory_and_reports_down_aps(snmpsim):
     assert ca.fields == {"aps_total": 2, "aps_up": 1, "aps_down": 1}
 
 
-def test_controller_with_an_empty_ap_table_reports_nobody_down(snmpsim):
+def test_controller_with_an_empty_ap_table_reports_nobody_down(snmpsim, engine):
     # The SmartZone recording has totals but no per-AP rows: an empty table
     # says nothing about the inventory's APs (a controller that just rebooted
     # answers the same way), so none of them may be reported down.
     cfg = Config.model_validate({
+        "collector": {"engine": engine},
         "sites": [{"id": "s", "name": "S", "lat": -7.5, "lon": 110.8}],
         "controllers": [{"id": "sz", "host": "127.0.0.1", "port": snmpsim.port, "site": "s",
                          "snmp": {"version": "2c", "community": "ruckuswireless-sz"}}],
@@ -224,3 +229,24 @@ def test_controller_with_an_empty_ap_table_reports_nobody_down(snmpsim):
     r = res["sz"]
     assert r.ok and r.profile == "ruckus_smartzone", r.error
     assert not [s for s in r.samples if s.tags.get("ap") == "ap-under-sz"]
+
+
+def test_profile_is_detected_again_after_a_reboot_only(snmpsim, snmprec_dir, engine):
+    base = (snmprec_dir / "unifi_nanohd.snmprec").read_text()
+    snmpsim.touch("counters", base)
+    coll = SnmpCollector(make_config(snmpsim.port, [{"id": "counters"}], engine=engine))
+
+    async def go():
+        try:
+            seen = []
+            for i in range(4):
+                if i == 2:  # the AP rebooted: sysUpTime 54502347 -> 100 ticks
+                    snmpsim.touch("counters", _set(base, UPTIME, "100"))
+                r = await coll.poll_device("counters")
+                assert r.ok and r.profile == "unifi", r.error
+                seen.append(coll.stats["detections"])
+            return seen
+        finally:
+            await coll.close()
+    # detected at first contact, not again until the poll after the one that saw the reboot
+    assert asyncio.run(go()) == [1, 1, 1, 2]

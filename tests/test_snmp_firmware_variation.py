@@ -28,9 +28,12 @@ from pyasn1.codec.ber import decoder
 from pysnmp.proto import api
 
 from collectors.snmp import SnmpCollector
+from collectors.snmp.detect import signature_oids
+from collectors.snmp.profile import builtin_profiles
 from hotspot_monitor.config.models import Config
 from services.ports import free_port, stop, wait_for
 from services.snmpsim import RESPONDER
+from snmp_engines import engine  # noqa: F401 (fixture: every test runs on each engine)
 
 GENERIC_LINUX_OID = "1.3.6.1.4.1.8072.3.2.10"  # NET-SNMP-TC::linux, what old firmware reports
 GENERIC_LINUX_DESCR = "Linux ap 3.10.20 #1 SMP Thu Jan 1 00:00:00 UTC 2015 mips"
@@ -260,10 +263,10 @@ def status(r, ap: str) -> dict:
 
 # --- detection by signature -------------------------------------------------------------
 
-def test_families_are_detected_by_their_tables_when_firmware_does_not_name_them(agent):
+def test_families_are_detected_by_their_tables_when_firmware_does_not_name_them(agent, engine):
     aps = ["unifi-oldfw", "routeros-generic", "openwrt-plain"]
     ctrls = ["cisco-oem", "instant-oem", "zyxel-oem", "sz-oem"]
-    coll, (res,) = poll(config(agent, [{"id": a} for a in aps], [{"id": c} for c in ctrls]))
+    coll, (res,) = poll(config(agent, [{"id": a} for a in aps], [{"id": c} for c in ctrls], engine=engine))
     assert all(r.ok for r in res.values()), {k: r.error for k, r in res.items()}
     assert {k: r.profile for k, r in res.items()} == {
         "unifi-oldfw": "unifi", "routeros-generic": "mikrotik", "openwrt-plain": "generic",
@@ -283,9 +286,9 @@ def test_families_are_detected_by_their_tables_when_firmware_does_not_name_them(
     assert status(res["openwrt-plain"], "openwrt-plain")["uptime_s"] == 1655025  # sysUpTime 165502569
 
 
-def test_detection_costs_two_requests_at_first_contact_only(agent):
+def test_detection_costs_two_requests_at_first_contact_only(agent, engine):
     with Relay(agent) as relay:
-        coll = SnmpCollector(config(relay.port, [{"id": "r", "community": "routeros-generic"}]))
+        coll = SnmpCollector(config(relay.port, [{"id": "r", "community": "routeros-generic"}], engine=engine))
         counts = []
 
         async def go():
@@ -298,15 +301,17 @@ def test_detection_costs_two_requests_at_first_contact_only(agent):
             finally:
                 await coll.close()
         asyncio.run(go())
-    # first poll: detection GET + signature GETNEXT, then the profile's scalar GET
-    assert counts[0]["get"] == 2 and counts[0]["getnext"] == 1
+    # first poll: detection GET + signature GETNEXT, then the profile's scalar GET. pysnmp
+    # asks every signature subtree in one GETNEXT; gufo carries one OID per GETNEXT
+    subtrees = len(signature_oids(builtin_profiles()))  # 16 in the shipped profiles
+    assert counts[0]["get"] == 2 and counts[0]["getnext"] == (1 if engine == "pysnmp" else subtrees)
     assert counts[1]["get"] == 1 and "getnext" not in counts[1]  # remembered
 
 
-def test_a_failed_signature_probe_polls_as_generic_and_detects_again_next_time(agent):
+def test_a_failed_signature_probe_polls_as_generic_and_detects_again_next_time(agent, engine):
     with Relay(agent) as relay:
         relay.drop = lambda kind, oids: kind == "getnext"
-        cfg = config(relay.port, [{"id": "u", "community": "unifi-oldfw", "timeout_s": 1, "retries": 0}])
+        cfg = config(relay.port, [{"id": "u", "community": "unifi-oldfw", "timeout_s": 1, "retries": 0}], engine=engine)
 
         def before(i: int) -> None:
             if i == 1:
@@ -321,9 +326,9 @@ def test_a_failed_signature_probe_polls_as_generic_and_detects_again_next_time(a
 
 # --- missing is never 0 ---------------------------------------------------------------
 
-def test_a_device_without_client_or_cpu_columns_reports_neither(agent):
+def test_a_device_without_client_or_cpu_columns_reports_neither(agent, engine):
     coll, (res,) = poll(config(agent, [{"id": "unifi-noclients"}, {"id": "routeros-noclients"},
-                                       {"id": "unifi"}]))
+                                       {"id": "unifi"}], engine=engine))
     u = res["unifi-noclients"]
     assert u.ok and u.profile == "unifi"
     assert not pick(u, "ap_clients")
@@ -338,8 +343,8 @@ def test_a_device_without_client_or_cpu_columns_reports_neither(agent):
     assert coll.stats["missing.cpu"] == 1
 
 
-def test_a_controller_without_client_columns_reports_no_clients_for_itself_or_its_aps(agent):
-    cfg = config(agent, controllers=[{"id": "cisco-noclients"}])
+def test_a_controller_without_client_columns_reports_no_clients_for_itself_or_its_aps(agent, engine):
+    cfg = config(agent, controllers=[{"id": "cisco-noclients"}], engine=engine)
     coll, (res,) = poll(cfg)
     r = res["cisco-noclients"]
     assert r.ok and r.profile == "cisco_wlc", r.error
@@ -351,8 +356,8 @@ def test_a_controller_without_client_columns_reports_no_clients_for_itself_or_it
     assert coll.stats["missing.clients"] == 1 and coll.stats["missing.ap_clients"] == 4
 
 
-def test_a_real_zero_stays_zero_and_an_absent_count_is_missing(agent):
-    coll, (res,) = poll(config(agent, controllers=[{"id": "unleashed-nosta"}, {"id": "unleashed"}]))
+def test_a_real_zero_stays_zero_and_an_absent_count_is_missing(agent, engine):
+    coll, (res,) = poll(config(agent, controllers=[{"id": "unleashed-nosta"}, {"id": "unleashed"}], engine=engine))
     assert clients(res["unleashed"], "unleashed") == {"all": 0}  # NumSta.0 = 0 in the recording
     r = res["unleashed-nosta"]
     assert r.ok and r.profile == "ruckus_unleashed"
@@ -362,8 +367,8 @@ def test_a_real_zero_stays_zero_and_an_absent_count_is_missing(agent):
     assert coll.stats["missing.clients"] == 1
 
 
-def test_uptime_falls_back_to_hr_system_uptime(agent):
-    coll, (res,) = poll(config(agent, [{"id": "unifi-nosysuptime"}]))
+def test_uptime_falls_back_to_hr_system_uptime(agent, engine):
+    coll, (res,) = poll(config(agent, [{"id": "unifi-nosysuptime"}], engine=engine))
     r = res["unifi-nosysuptime"]
     assert r.ok and r.profile == "unifi"
     assert status(r, "unifi-nosysuptime")["uptime_s"] == 545079  # hrSystemUptime 54507921 ticks
@@ -371,8 +376,8 @@ def test_uptime_falls_back_to_hr_system_uptime(agent):
     assert coll.stats["missing.uptime"] == 0
 
 
-def test_interface_speed_and_counter_discontinuity(agent):
-    _, (res,) = poll(config(agent, [{"id": "openwrt-speeds"}, {"id": "unifi"}]))
+def test_interface_speed_and_counter_discontinuity(agent, engine):
+    _, (res,) = poll(config(agent, [{"id": "openwrt-speeds"}, {"id": "unifi"}], engine=engine))
     got = {i.name: (i.speed_bps, i.discontinuity_ticks) for i in res["openwrt-speeds"].reading.ifaces}
     assert got == {
         "eth0": (10_000 * 1e6, 12345),      # ifHighSpeed 10000 wins over the saturated ifSpeed
@@ -388,11 +393,11 @@ def test_interface_speed_and_counter_discontinuity(agent):
 
 # --- a walk that times out after a good GET is partial data --------------------------
 
-def test_a_table_walk_that_times_out_is_partial_data_not_an_outage(agent):
+def test_a_table_walk_that_times_out_is_partial_data_not_an_outage(agent, engine):
     with Relay(agent) as relay:
         relay.drop = under("1.3.6.1.4.1.41112.1.6.1.2")  # unifiVapTable
         cfg = config(relay.port, [{"id": "u", "community": "unifi", "profile": "unifi",
-                                   "timeout_s": 1, "retries": 0}])
+                                   "timeout_s": 1, "retries": 0}], engine=engine)
         coll, (res,) = poll(cfg)
     r = res["u"]
     assert r.ok and r.reason is None
@@ -404,16 +409,17 @@ def test_a_table_walk_that_times_out_is_partial_data_not_an_outage(agent):
     assert coll.stats["snmp_timeout"] == 0 and coll.last_round["failures"] == {}
 
 
-def test_an_agent_that_stops_answering_walks_is_up_and_not_waited_out(agent):
+def test_an_agent_that_stops_answering_walks_is_up_and_not_waited_out(agent, engine):
     with Relay(agent) as relay:
         relay.drop = lambda kind, oids: kind == "getbulk"
         cfg = config(relay.port, [{"id": "u", "community": "unifi", "profile": "unifi",
-                                   "timeout_s": 1, "retries": 0}])
+                                   "timeout_s": 1, "retries": 0}], engine=engine)
         coll, (res,) = poll(cfg)
     r = res["u"]
     assert r.ok and status(r, "u")["up"] == 1
-    # unifi walks ifTable, hrProcessor, hrStorage, vap: two time out, the other two are skipped
-    assert coll.stats["bad.table_timeout"] == 2 and coll.stats["bad.table_skipped"] == 2
+    # unifi walks ifTable, hrProcessor, vap (its memory is a FROGFOOT scalar: hrStorage, which
+    # it inherits from generic, is never walked): two time out, the third is skipped
+    assert coll.stats["bad.table_timeout"] == 2 and coll.stats["bad.table_skipped"] == 1
     assert 1.8 <= r.duration_s < 2 + 2.5  # two timeouts of 1 s, not four
     assert not pick(r, "ap_clients") and r.reading.ifaces == []
     # memory comes from the GET (FROGFOOT memTotal/memFree); the CPU table was never walked
@@ -421,7 +427,7 @@ def test_an_agent_that_stops_answering_walks_is_up_and_not_waited_out(agent):
                                                            abs=1e-3)
 
 
-def test_an_agent_that_dies_mid_poll_is_down_from_then(agent):
+def test_an_agent_that_dies_mid_poll_is_down_from_then(agent, engine):
     """A walk timing out is checked with a one-OID GET: no answer means the
     agent went away during the poll, so the AP is down from that walk on,
     not up until the next poll (which would start the outage late)."""
@@ -435,7 +441,7 @@ def test_an_agent_that_dies_mid_poll_is_down_from_then(agent):
     with Relay(agent) as relay:
         relay.drop = after_first_get
         cfg = config(relay.port, [{"id": "u", "community": "unifi", "profile": "unifi",
-                                   "timeout_s": 1, "retries": 0}])
+                                   "timeout_s": 1, "retries": 0}], engine=engine)
         t0 = datetime.now(timezone.utc)
         coll, (res,) = poll(cfg)
     r = res["u"]
@@ -447,11 +453,11 @@ def test_an_agent_that_dies_mid_poll_is_down_from_then(agent):
     assert coll.stats["bad.table_timeout"] == 0  # not partial data: an outage
 
 
-def test_a_device_whose_get_times_out_is_still_down(agent):
+def test_a_device_whose_get_times_out_is_still_down(agent, engine):
     with Relay(agent) as relay:
         relay.drop = lambda kind, oids: True
         cfg = config(relay.port, [{"id": "u", "community": "unifi", "profile": "unifi",
-                                   "timeout_s": 1, "retries": 0}])
+                                   "timeout_s": 1, "retries": 0}], engine=engine)
         coll, (res,) = poll(cfg)
     r = res["u"]
     assert not r.ok and r.reason == "snmp_timeout"
@@ -459,14 +465,14 @@ def test_a_device_whose_get_times_out_is_still_down(agent):
     assert coll.last_round["failures"] == {"snmp_timeout": 1}
 
 
-def test_a_controller_whose_ap_table_walk_fails_leaves_its_aps_unknown(agent):
+def test_a_controller_whose_ap_table_walk_fails_leaves_its_aps_unknown(agent, engine):
     with Relay(agent) as relay:
         relay.drop = under(CISCO_AP_TABLE)
         cfg = config(relay.port, aps=[
             {"id": "lobby", "site": "s", "controller": "wlc", "mac": "14:16:9d:24:ec:80"},  # ap1
             {"id": "gone", "site": "s", "controller": "wlc"},
         ], controllers=[{"id": "wlc", "community": "cisco", "profile": "cisco_wlc",
-                         "timeout_s": 1, "retries": 0}])
+                         "timeout_s": 1, "retries": 0}], engine=engine)
         coll, (res,) = poll(cfg)
     r = res["wlc"]
     assert r.ok and status(r, "wlc")["up"] == 1
@@ -480,16 +486,55 @@ def test_a_controller_whose_ap_table_walk_fails_leaves_its_aps_unknown(agent):
     assert coll.stats["bad.table_timeout"] == 1
 
 
-def test_interface_speeds_are_read_with_the_full_recheck_and_remembered_between(agent):
+def test_interface_speeds_are_read_with_the_full_recheck_and_remembered_between(agent, engine):
     asked: list[set[str]] = []
     with Relay(agent) as relay:
         def before(i: int) -> None:
             asked.append(set())
             relay.drop = lambda kind, oids: bool(asked[-1].update(
                 c for c in (IF_SPEED, IF_HIGH_SPEED) for o in oids if o.startswith(c + ".") or o == c))
-        cfg = config(relay.port, [{"id": "o", "community": "openwrt-speeds", "profile": "openwrt"}])
+        cfg = config(relay.port, [{"id": "o", "community": "openwrt-speeds", "profile": "openwrt"}], engine=engine)
         _, results = poll(cfg, rounds=3, before_round=before)
     speeds = [{i.name: i.speed_bps for i in res["o"].reading.ifaces} for res in results]
     assert asked == [{IF_SPEED, IF_HIGH_SPEED}, set(), set()]  # not walked on polls 2 and 3...
     assert speeds[0]["eth0"] == 10_000 * 1e6 and speeds[0]["eth1"] == 100_000_000.0
     assert speeds[0] == speeds[1] == speeds[2]  # ...yet known on every poll
+
+
+# --- work the poller does not do ---------------------------------------------------------
+
+HR_STORAGE = "1.3.6.1.2.1.25.2.3.1"  # HOST-RESOURCES-MIB::hrStorageEntry
+
+
+def test_hr_storage_is_walked_only_when_no_earlier_memory_source_answered(agent, engine):
+    walked: list[str] = []
+    with Relay(agent) as relay:
+        relay.drop = lambda kind, oids: bool(walked.extend(
+            o for o in oids if kind in ("getbulk", "getnext") and o.startswith(HR_STORAGE + "."))) and False
+        # openwrt (generic memory rules): UCD memTotalReal/memAvailReal answer, so no hrStorage;
+        # RouterOS has no UCD memory: its RAM row comes from hrStorage; UniFi's memory is a
+        # FROGFOOT scalar and no rule of its profile reads hrStorage at all
+        _, (res,) = poll(config(relay.port, [{"id": "o", "community": "openwrt-plain", "profile": "generic"}],
+                                engine=engine))
+        assert res["o"].ok and walked == []
+        assert pick(res["o"], "ap_system")[0].fields["mem_pct"] > 0  # from UCD
+        _, (res,) = poll(config(relay.port, [{"id": "u", "community": "unifi", "profile": "unifi"}],
+                                engine=engine))
+        assert res["u"].ok and walked == []
+        _, (res,) = poll(config(relay.port, [{"id": "m", "community": "routeros-noclients",
+                                              "profile": "mikrotik"}], engine=engine))
+    assert res["m"].ok and walked  # asked...
+    # ...and used: hrStorage "main memory" 27196 of 65536 (as in test_snmp_recordings)
+    assert pick(res["m"], "ap_system")[0].fields["mem_pct"] == pytest.approx(27196 / 65536 * 100, abs=1e-3)
+
+
+def test_sys_descr_and_object_id_are_asked_at_detection_only(agent, engine):
+    asked: list[list[str]] = []
+    with Relay(agent) as relay:
+        relay.drop = lambda kind, oids: bool(asked.append(oids)) and False
+        _, (first, second) = poll(config(relay.port, [{"id": "u", "community": "unifi"}], engine=engine),
+                                  rounds=2, before_round=lambda i: asked.append(["-- poll"]))
+    assert first["u"].profile == second["u"].profile == "unifi"
+    polls = "|".join(" ".join(o) for o in asked).split("-- poll")[1:]
+    assert SYS_DESCR in polls[0] and SYS_OBJECT_ID in polls[0]  # detection
+    assert SYS_DESCR not in polls[1] and SYS_OBJECT_ID not in polls[1]

@@ -8,15 +8,17 @@ from pathlib import Path
 
 from hotspot_monitor.sample import Sample
 from services.ports import free_port
+from snmp_engines import engine  # noqa: F401 (fixture: every test runs on each engine)
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [str(ROOT / ".venv" / "bin" / "hotspot-monitor")]
 
 
-def write_config(tmp: Path, port: int, dead_port: int) -> Path:
+def write_config(tmp: Path, port: int, dead_port: int, engine: str) -> Path:
     p = tmp / "poll.yaml"
     p.write_text(f"""
 collector:
+  engine: {engine}
   timeout_s: 1
   retries: 0
   snmp:
@@ -43,8 +45,8 @@ def poll(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(CLI + ["poll", *args], capture_output=True, text=True, env=env, timeout=60)
 
 
-def test_poll_json_one_round(snmpsim, tmp_path):
-    cfg = write_config(tmp_path, snmpsim.port, free_port(socket.SOCK_DGRAM))
+def test_poll_json_one_round(snmpsim, tmp_path, engine):
+    cfg = write_config(tmp_path, snmpsim.port, free_port(socket.SOCK_DGRAM), engine)
     r = poll(str(cfg), "--once", "--json")
     assert r.returncode == 0, r.stderr
     samples = [Sample.from_json(line) for line in r.stdout.splitlines()]
@@ -61,8 +63,8 @@ def test_poll_json_one_round(snmpsim, tmp_path):
     assert "park-dead" in r.stderr  # the failure is explained, by device
 
 
-def test_poll_single_ap_and_managed_ap(snmpsim, tmp_path):
-    cfg = write_config(tmp_path, snmpsim.port, free_port(socket.SOCK_DGRAM))
+def test_poll_single_ap_and_managed_ap(snmpsim, tmp_path, engine):
+    cfg = write_config(tmp_path, snmpsim.port, free_port(socket.SOCK_DGRAM), engine)
     r = poll(str(cfg), "--once", "--json", "--ap", "park-1")
     assert r.returncode == 0, r.stderr
     assert {Sample.from_json(x).tags["ap"] for x in r.stdout.splitlines()} == {"park-1"}
@@ -74,8 +76,8 @@ def test_poll_single_ap_and_managed_ap(snmpsim, tmp_path):
         "2.4GHz": {"clients": 3}, "5GHz": {"clients": 5}, "all": {"clients": 8}}
 
 
-def test_poll_exit_codes_and_table(snmpsim, tmp_path):
-    cfg = write_config(tmp_path, snmpsim.port, free_port(socket.SOCK_DGRAM))
+def test_poll_exit_codes_and_table(snmpsim, tmp_path, engine):
+    cfg = write_config(tmp_path, snmpsim.port, free_port(socket.SOCK_DGRAM), engine)
     r = poll(str(cfg), "--once", "--ap", "park-dead")
     assert r.returncode == 1 and "DOWN (snmp_timeout)" in r.stdout
     r = poll(str(cfg), "--once", "--ap", "nope")

@@ -63,6 +63,10 @@ scalars:
     ("tables:\n  t:\n    columns:\n      c: {oid: 1.3.6.1.4.1.9.1, type: float}\n", "vendor.yaml: tables.t.columns.c.type"),
     ("surprise: 1\n", "vendor.yaml: surprise"),
     ("cpu:\n  - {scalar: sysUpTime, mean: t.c}\n", "exactly one of"),
+    # the width of a counter is its MIB syntax, and engines that see bare integers need it
+    ("tables:\n  t:\n    columns:\n      c: {oid: 1.3.6.1.4.1.9.1, type: counter}\n",
+     "needs syntax: Counter32 or Counter64"),
+    ("scalars:\n  x: {oid: 1.3.6.1.4.1.9.1.0, syntax: Float}\n", "vendor.yaml: scalars.x.syntax"),
 ])
 def test_inconsistent_profiles_are_rejected(tmp_path, body, message):
     write(tmp_path, "generic", GENERIC)

@@ -11,6 +11,7 @@ import pytest
 
 from collectors.snmp import SnmpCollector
 from hotspot_monitor.config.models import Config
+from snmp_engines import ENGINES
 
 RECORDINGS = {  # device id = community = recording file stem
     "unifi_nanohd": "ap", "routeros": "ap", "openwrt_wap-study": "ap",
@@ -20,21 +21,22 @@ RECORDINGS = {  # device id = community = recording file stem
 }
 
 
-def config(port: int) -> Config:
+def config(port: int, engine: str) -> Config:
     def dev(name: str, kind: str) -> dict:
         d = {"id": name, "host": "127.0.0.1", "port": port, "timeout_s": 5, "retries": 1,
              "snmp": {"version": "2c", "community": name}}
         return {**d, "site": "solo"} if kind == "ap" else d
     return Config.model_validate({
+        "collector": {"engine": engine},
         "sites": [{"id": "solo", "name": "Solo", "lat": -7.56, "lon": 110.8}],
         "aps": [dev(n, k) for n, k in RECORDINGS.items() if k == "ap"],
         "controllers": [dev(n, k) for n, k in RECORDINGS.items() if k == "controller"],
     })
 
 
-@pytest.fixture(scope="module")
-def polled(snmpsim):
-    coll = SnmpCollector(config(snmpsim.port))
+@pytest.fixture(scope="module", params=ENGINES)
+def polled(snmpsim, request):
+    coll = SnmpCollector(config(snmpsim.port, request.param))
 
     async def go():
         try:

@@ -15,9 +15,10 @@ from collectors.snmp import SnmpCollector
 from hotspot_monitor.config import load_config
 from hotspot_monitor.config.models import Config
 from hotspot_monitor.runner import Service, ServicePaths
+from snmp_engines import engine  # noqa: F401 (fixture: every test runs on each engine)
 
 ROOT = Path(__file__).resolve().parents[1]
-KEYS = {"devices", "seconds", "cpu_s", "failures", "finished"}
+KEYS = {"devices", "seconds", "cpu_s", "failures", "finished", "poll_p95_s", "late_p95_s"}
 
 
 def make_config(port: int, sink_port: int, **collector) -> Config:
@@ -43,9 +44,9 @@ def recent(iso: str) -> bool:
     return t.tzinfo is not None and abs(datetime.now(timezone.utc) - t) < timedelta(minutes=1)
 
 
-def test_poll_once_is_a_round(snmpsim):
+def test_poll_once_is_a_round(snmpsim, engine):
     with sink() as hole:
-        coll = SnmpCollector(make_config(snmpsim.port, hole.getsockname()[1]))
+        coll = SnmpCollector(make_config(snmpsim.port, hole.getsockname()[1], engine=engine))
         assert coll.last_round is None
 
         async def go():
@@ -60,13 +61,15 @@ def test_poll_once_is_a_round(snmpsim):
     assert set(rnd) == KEYS
     assert rnd["devices"] == 2 and rnd["failures"] == {"snmp_timeout": 1}
     assert 0.5 <= rnd["seconds"] <= wall  # the black hole's 0.5 s timeout is in it
+    assert 0.5 <= rnd["poll_p95_s"] <= rnd["seconds"]  # of 2 polls, the 95th percentile is the slower
+    assert rnd["late_p95_s"] == 0  # no schedule: nothing is late
     assert 0 < rnd["cpu_s"] < 10
     assert recent(rnd["finished"])
 
 
-def test_run_reports_the_polls_of_the_last_full_interval_window(snmpsim):
+def test_run_reports_the_polls_of_the_last_full_interval_window(snmpsim, engine):
     with sink() as hole:
-        coll = SnmpCollector(make_config(snmpsim.port, hole.getsockname()[1], interval_s=0.6))
+        coll = SnmpCollector(make_config(snmpsim.port, hole.getsockname()[1], interval_s=0.6, engine=engine))
 
         async def go():
             stop = asyncio.Event()
@@ -92,10 +95,10 @@ def test_run_reports_the_polls_of_the_last_full_interval_window(snmpsim):
     assert all(set(r["failures"]) <= {"snmp_timeout"} for r in rounds)
 
 
-def test_runtime_and_status_json_carry_the_last_round(snmpsim, tmp_path):
+def test_runtime_and_status_json_carry_the_last_round(snmpsim, tmp_path, engine):
     cfg_path = tmp_path / "c.yaml"
     cfg_path.write_text(
-        "collector: {interval_s: 0.5}\n"
+        f"collector: {{interval_s: 0.5, engine: {engine}}}\n"
         "sites:\n  - {id: s, name: S, lat: -7.5, lon: 110.8}\n"
         f"aps:\n  - {{id: unifi_nanohd, site: s, host: 127.0.0.1, port: {snmpsim.port},"
         " snmp: {version: 2c, community: unifi_nanohd}}\n")

@@ -9,10 +9,13 @@ import pytest
 
 from collectors.snmp import SnmpCollector
 from hotspot_monitor.config.models import Config
+from snmp_engines import engine  # noqa: F401 (fixture: every test runs on each engine)
 
 
-def cfg(snmpd, snmp: dict, *, dev_id: str = "lab-ap-1", timeout: float = 1.0, retries: int = 1) -> Config:
+def cfg(snmpd, snmp: dict, engine: str, *, dev_id: str = "lab-ap-1", timeout: float = 1.0,
+        retries: int = 1) -> Config:
     return Config.model_validate({
+        "collector": {"engine": engine},
         "sites": [{"id": "lab", "name": "Lab", "lat": -7.5, "lon": 110.8}],
         "aps": [{"id": dev_id, "site": "lab", "host": snmpd.host, "port": snmpd.port,
                  "timeout_s": timeout, "retries": retries, "snmp": snmp}],
@@ -43,8 +46,8 @@ def poll(config: Config, rounds: int = 1, pause: float = 0.0):
 
 
 @pytest.mark.parametrize("user", ["sha256aes", "shaaes"])
-def test_v3_auth_priv_reads_the_host(snmpd, user):
-    coll, (r1, r2) = poll(cfg(snmpd, v3(snmpd, user)), rounds=2, pause=1.1)
+def test_v3_auth_priv_reads_the_host(snmpd, user, engine):
+    coll, (r1, r2) = poll(cfg(snmpd, v3(snmpd, user), engine), rounds=2, pause=1.1)
     assert r1.ok and r2.ok, (r1.error, r2.error)
     assert r1.profile == "generic"  # a plain Linux net-snmp agent
     st = [s for s in r1.samples if s.measurement == "ap_status"][0].fields
@@ -68,13 +71,13 @@ def test_v3_auth_priv_reads_the_host(snmpd, user):
 
 
 @pytest.mark.parametrize("which", ["auth", "priv", "user"])
-def test_wrong_v3_credentials_are_snmp_auth_and_never_leak(snmpd, which, caplog):
+def test_wrong_v3_credentials_are_snmp_auth_and_never_leak(snmpd, which, caplog, engine):
     caplog.set_level(logging.DEBUG)
     bad = "Wr0ng-Secret-Value-42"
     kw = {"auth": {"auth_key": bad}, "priv": {"priv_key": bad}, "user": {"name": "nobody"}}[which]
     good = snmpd.users["sha256aes"]
     t0 = time.monotonic()
-    coll, (r,) = poll(cfg(snmpd, v3(snmpd, "sha256aes", **kw), timeout=1.0, retries=1))
+    coll, (r,) = poll(cfg(snmpd, v3(snmpd, "sha256aes", **kw), engine, timeout=1.0, retries=1))
     assert not r.ok
     if which == "priv":
         # net-snmp drops what it cannot decrypt without a report: it looks like a timeout
@@ -92,11 +95,11 @@ def test_wrong_v3_credentials_are_snmp_auth_and_never_leak(snmpd, which, caplog)
     assert coll.stats[r.reason] == 1
 
 
-def test_wrong_community_times_out(snmpd, caplog):
+def test_wrong_community_times_out(snmpd, caplog, engine):
     caplog.set_level(logging.DEBUG)
     community = "not-the-community-9"
     t0 = time.monotonic()
-    coll, (r,) = poll(cfg(snmpd, {"version": "2c", "community": community}, timeout=0.5, retries=1))
+    coll, (r,) = poll(cfg(snmpd, {"version": "2c", "community": community}, engine, timeout=0.5, retries=1))
     took = time.monotonic() - t0
     assert not r.ok and r.reason == "snmp_timeout"
     assert took < 0.5 * 2 + 3  # timeout x (retries + 1) + slack for engine start-up
@@ -104,9 +107,9 @@ def test_wrong_community_times_out(snmpd, caplog):
     assert r.samples[0].fields == {"up": 0, "reason": "snmp_timeout"}
 
 
-def test_v1_falls_back_to_32_bit_counters(snmpd):
+def test_v1_falls_back_to_32_bit_counters(snmpd, engine):
     # SNMPv1 has no Counter64: the poller must use ifInOctets/ifOutOctets (bits=32)
-    coll, (r1, r2) = poll(cfg(snmpd, {"version": "1", "community": snmpd.community}),
+    coll, (r1, r2) = poll(cfg(snmpd, {"version": "1", "community": snmpd.community}, engine),
                           rounds=2, pause=1.1)
     assert r1.ok, r1.error
     assert r1.reading.ifaces and all(i.bits == 32 for i in r1.reading.ifaces)

@@ -42,6 +42,14 @@ def _oid(v: str) -> str:
 
 
 ValueType = Literal["number", "counter", "ticks", "string", "mac", "oid"]
+# The SMI syntax the MIB gives an object: what the agent puts on the wire.
+# Engines that hand back bare Python values (gufo: int/bytes/str) take the
+# wire type from here, as snmp_exporter takes it from its generated snmp.yml.
+Syntax = Literal["Integer32", "Gauge32", "Unsigned32", "Counter32", "Counter64", "TimeTicks",
+                 "OctetString", "ObjectIdentifier", "IpAddress"]
+DEFAULT_SYNTAX: dict[str, Syntax] = {"number": "Integer32", "ticks": "TimeTicks",
+                                     "string": "OctetString", "mac": "OctetString",
+                                     "oid": "ObjectIdentifier"}  # counter: say Counter32 or Counter64
 
 
 class Column(_Strict):
@@ -55,8 +63,20 @@ class Column(_Strict):
     # table columns: a setting rather than a measurement (interface speed): read on
     # every 10th poll with the full re-check, the last value reused in between
     slow: bool = False
+    syntax: Optional[Syntax] = None  # the MIB's; default from ``type`` (number: Integer32)
 
     _v = field_validator("oid", mode="before")(lambda cls, v: _oid(v))
+
+    @model_validator(mode="after")
+    def _syntax(self) -> "Column":
+        if self.type == "counter" and self.syntax not in ("Counter32", "Counter64"):
+            raise ValueError("a counter column needs syntax: Counter32 or Counter64 (its MIB type)")
+        return self
+
+    @property
+    def wire_syntax(self) -> Syntax:
+        """The syntax given, else the one ``type`` implies."""
+        return self.syntax or DEFAULT_SYNTAX[self.type]
 
 
 class Table(_Strict):

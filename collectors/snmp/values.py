@@ -1,61 +1,41 @@
-"""Turn pysnmp values into plain Python, and plain values into profile types.
+"""Plain values off the wire, and reading them as profile types.
 
-Agents answer with the wrong type often enough (a number sent as a string,
-a client count typed Counter32, noSuchInstance where a value should be) that
-every conversion returns either a value or a *reason* string the poller
-counts; nothing here raises on bad data.
+Engines hand back :class:`Raw` values (kind + plain Python value), so
+nothing past the transport depends on the SNMP library. Agents answer with
+the wrong type often enough (a number sent as a string, a client count
+typed Counter32, noSuchInstance where a value should be) that every
+conversion returns either a value or a *reason* string the poller counts;
+nothing here raises on bad data.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Optional, Union
 
-from pyasn1.type.univ import Null, ObjectIdentifier, OctetString
-from pysnmp.proto import rfc1902, rfc1905
-
 Plain = Union[int, bytes, str, None]
 
 
 @dataclass(frozen=True, slots=True)
 class Raw:
-    """A value off the wire: ``kind`` is int/gauge/counter32/counter64/ticks/bytes/oid/ip/missing."""
+    """A value off the wire: ``kind`` is int/gauge/counter32/counter64/ticks/bytes/oid/ip/missing.
+
+    ``missing`` values carry the reason: ``absent`` (noSuchObject or
+    noSuchInstance in a GET: not every library tells them apart),
+    ``end_of_mib_view``, ``null``, ``unknown_type``.
+    """
 
     kind: str
     value: Plain
 
 
-MISSING_REASONS = {
-    rfc1905.NoSuchObject.tagSet: "no_such_object",
-    rfc1905.NoSuchInstance.tagSet: "no_such_instance",
-    rfc1905.EndOfMibView.tagSet: "end_of_mib_view",
+ABSENT = Raw("missing", "absent")
+
+# SMI syntax (profile ``syntax:``) -> Raw kind
+SYNTAX_KIND = {
+    "Integer32": "int", "Gauge32": "gauge", "Unsigned32": "gauge", "Counter32": "counter32",
+    "Counter64": "counter64", "TimeTicks": "ticks", "OctetString": "bytes",
+    "ObjectIdentifier": "oid", "IpAddress": "ip",
 }
-
-
-def to_raw(v: object) -> Raw:
-    """Classify one varbind value (lookupMib=False gives bare rfc1902 types)."""
-    tag = getattr(v, "tagSet", None)
-    if tag in MISSING_REASONS:
-        return Raw("missing", MISSING_REASONS[tag])
-    if isinstance(v, rfc1902.Counter64):
-        return Raw("counter64", int(v))
-    if isinstance(v, rfc1902.Counter32):
-        return Raw("counter32", int(v))
-    if isinstance(v, rfc1902.TimeTicks):
-        return Raw("ticks", int(v))
-    if isinstance(v, rfc1902.Gauge32):  # also Unsigned32
-        return Raw("gauge", int(v))
-    if isinstance(v, rfc1902.IpAddress):
-        return Raw("ip", ".".join(str(b) for b in bytes(v.asOctets())))
-    if isinstance(v, OctetString):
-        return Raw("bytes", bytes(v.asOctets()))
-    if isinstance(v, ObjectIdentifier):
-        return Raw("oid", str(v))
-    if isinstance(v, Null):
-        return Raw("missing", "null")
-    try:
-        return Raw("int", int(v))  # Integer32 and friends
-    except (TypeError, ValueError):
-        return Raw("missing", "unknown_type")
 
 
 INT_KINDS = ("int", "gauge", "counter32", "counter64", "ticks")

@@ -1,4 +1,7 @@
-"""SNMP transport on pysnmp 7.1's asyncio API, kept cheap and bounded.
+"""The ``pysnmp`` engine: pysnmp 7.1's asyncio API, kept cheap and bounded.
+
+For platforms without a gufo_snmp wheel (``collector.engine: pysnmp``); see
+``transport.py`` for the interface both engines implement.
 
 * One ``SnmpEngine`` for every community device and one per distinct v3
   credential (USM keys are per user name inside an engine); engines, auth
@@ -39,15 +42,50 @@ from pysnmp.proto import errind
 from pysnmp.entity.rfc3413 import cmdgen as _cmdgen
 from pysnmp.hlapi.v3arch.asyncio.cmdgen import LCD as _LCD
 from pysnmp.proto.rfc1902 import ObjectName
-from pyasn1.type.univ import Null
+from pyasn1.type.univ import Null, ObjectIdentifier, OctetString
+from pysnmp.error import PySnmpError
+from pysnmp.proto import rfc1902, rfc1905
 
 from hotspot_monitor.config.models import SnmpCredentials
 
-from .values import Raw, to_raw
+from .transport import MAX_VARBINDS, SnmpFailure, Target, Walk
+from .values import ABSENT, Raw
 
 _NULL = Null("")
 RCVBUF = 4 * 1024 * 1024
-MAX_VARBINDS = 60  # per response: snmpsim caps at 64, small agents at less
+
+MISSING_REASONS = {
+    rfc1905.NoSuchObject.tagSet: "absent",
+    rfc1905.NoSuchInstance.tagSet: "absent",
+    rfc1905.EndOfMibView.tagSet: "end_of_mib_view",
+}
+
+
+def to_raw(v: object) -> Raw:
+    """Classify one varbind value (lookupMib=False gives bare rfc1902 types)."""
+    tag = getattr(v, "tagSet", None)
+    if tag in MISSING_REASONS:
+        return Raw("missing", MISSING_REASONS[tag])
+    if isinstance(v, rfc1902.Counter64):
+        return Raw("counter64", int(v))
+    if isinstance(v, rfc1902.Counter32):
+        return Raw("counter32", int(v))
+    if isinstance(v, rfc1902.TimeTicks):
+        return Raw("ticks", int(v))
+    if isinstance(v, rfc1902.Gauge32):  # also Unsigned32
+        return Raw("gauge", int(v))
+    if isinstance(v, rfc1902.IpAddress):
+        return Raw("ip", ".".join(str(b) for b in bytes(v.asOctets())))
+    if isinstance(v, OctetString):
+        return Raw("bytes", bytes(v.asOctets()))
+    if isinstance(v, ObjectIdentifier):
+        return Raw("oid", str(v))
+    if isinstance(v, Null):
+        return Raw("missing", "null")
+    try:
+        return Raw("int", int(v))  # Integer32 and friends
+    except (TypeError, ValueError):
+        return Raw("missing", "unknown_type")
 
 AUTH = {
     "MD5": hl_auth.USM_AUTH_HMAC96_MD5,
@@ -68,14 +106,6 @@ AUTH_ERRORS = (errind.WrongDigest, errind.DecryptionError, errind.UnknownUserNam
                errind.AuthenticationFailure, errind.AuthenticationError,
                errind.UnknownSecurityName, errind.UnsupportedSecurityLevel,
                errind.NotInTimeWindow)
-
-
-class SnmpFailure(Exception):
-    """A request failed; ``reason`` is one of the ap_status reasons."""
-
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
-        self.reason = reason
 
 
 def classify(error_indication: object) -> str:
@@ -167,6 +197,34 @@ class Engines:
         self._tuned.clear()
 
 
+class PysnmpEngine:
+    """Engines, auth data and transport targets, built once and reused."""
+
+    name = "pysnmp"
+
+    def __init__(self) -> None:
+        self._engines = Engines()
+        self._sessions: dict[str, Session] = {}
+        self._objs: dict[str, ObjectType] = {}
+
+    async def session(self, target: Target) -> "Session":
+        s = self._sessions.get(target.device_id)
+        if s is None:
+            try:
+                s = await Session.create(self._engines, target, self._objs)
+            except PySnmpError as e:  # an address pysnmp cannot resolve or use
+                raise SnmpFailure("snmp_error", f"{target.label}: {type(e).__name__}: {e}") from None
+            self._sessions[target.device_id] = s
+        return s
+
+    def forget(self, device_id: str) -> None:
+        self._sessions.pop(device_id, None)
+
+    def close(self) -> None:
+        self._engines.close()
+        self._sessions.clear()
+
+
 @dataclass
 class Session:
     """One device's transport: engine, auth, target, context (built once)."""
@@ -178,14 +236,22 @@ class Session:
     context: ContextData
     version: str
     engines: Engines
+    objs: dict[str, ObjectType]  # OID text -> request varbind, shared by all sessions
 
     @classmethod
-    async def create(cls, engines: Engines, label: str, host: str, port: int,
-                     cred: SnmpCredentials, timeout: float, retries: int) -> "Session":
+    async def create(cls, engines: Engines, t: Target, objs: dict[str, ObjectType]) -> "Session":
+        cred = t.credentials
         engine, auth = engines.for_credentials(cred)
-        target = await UdpTransportTarget.create((host, port), timeout=timeout, retries=retries)
+        target = await UdpTransportTarget.create((t.host, t.port), timeout=t.timeout_s,
+                                                 retries=t.retries)
         ctx = ContextData(contextName=cred.context) if cred.context else ContextData()
-        return cls(label, engine, auth, target, ctx, cred.version, engines)
+        return cls(t.label, engine, auth, target, ctx, cred.version, engines, objs)
+
+    def _obj(self, oid: str) -> ObjectType:
+        o = self.objs.get(oid)
+        if o is None:  # building one costs more than the request it goes into
+            o = self.objs[oid] = ObjectType(ObjectIdentity(ObjectName(oid)))
+        return o
 
     def _check(self, err_ind: object, err_status: object, err_index: object, op: str) -> None:
         if err_ind:
@@ -196,39 +262,51 @@ class Session:
                               f"{self.label}: SNMP {op} error-status {err_status.prettyPrint()}"
                               f" at index {int(err_index)}")
 
-    async def get(self, oids: Sequence[ObjectType]) -> dict[str, Raw]:
-        """GET ``oids`` (built once by the caller); missing ones come back as ``missing``."""
+    async def get(self, oids: Sequence[str]) -> dict[str, Raw]:
+        try:
+            return await self._get(oids)
+        except PySnmpError as e:
+            raise SnmpFailure("snmp_error", f"{self.label}: {type(e).__name__}: {e}") from None
+
+    async def _get(self, oids: Sequence[str]) -> dict[str, Raw]:
         out: dict[str, Raw] = {}
         for i in range(0, len(oids), MAX_VARBINDS):
             chunk = oids[i:i + MAX_VARBINDS]
-            res = await get_cmd(self.engine, self.auth, self.target, self.context, *chunk,
-                                lookupMib=False)
+            err_ind, err_status, err_index, vbs = await get_cmd(
+                self.engine, self.auth, self.target, self.context, *(self._obj(o) for o in chunk),
+                lookupMib=False)
             self.engines.tune(self.engine)
-            err_ind, err_status, err_index, vbs = res
             if not err_ind and err_status and int(err_status) != 0 and self.version == "1":
                 # v1 fails the whole PDU for one missing OID (noSuchName): ask one by one
                 for one in chunk:
-                    r = await get_cmd(self.engine, self.auth, self.target, self.context, one,
-                                      lookupMib=False)
-                    if r[0]:
-                        self._check(r[0], 0, 0, "GET")
-                    if r[1] and int(r[1]) != 0:
-                        out[str(one[0])] = Raw("missing", "no_such_object")
-                    else:
-                        for name, val in r[3]:
+                    e_ind, e_status, _, one_vbs = await get_cmd(
+                        self.engine, self.auth, self.target, self.context, self._obj(one),
+                        lookupMib=False)
+                    self._check(e_ind, 0, 0, "GET")
+                    if not (e_status and int(e_status) != 0):
+                        for name, val in one_vbs:
                             out[str(name)] = to_raw(val)
                 continue
             self._check(err_ind, err_status, err_index, "GET")
             for name, val in vbs:
                 out[str(name)] = to_raw(val)
+        for o in oids:  # what the agent left out (v1 noSuchName) is absent, as in gufo
+            if o not in out:
+                out[o] = ABSENT
         return out
 
     async def get_next(self, oids: Sequence[str]) -> dict[str, str]:
-        """One GETNEXT of ``oids``: {asked oid: the oid the agent returned}.
+        try:
+            return await self._get_next(oids)
+        except PySnmpError as e:
+            raise SnmpFailure("snmp_error", f"{self.label}: {type(e).__name__}: {e}") from None
+
+    async def _get_next(self, oids: Sequence[str]) -> dict[str, str]:
+        """One GETNEXT of ``oids``: {asked oid: the oid the agent returned inside it}.
 
         Used by detection to ask whether a subtree holds anything, so the
-        values are not kept. An OID with no successor (endOfMibView, or v1's
-        noSuchName) is left out.
+        values are not kept. A subtree with nothing in it (the answer lies
+        past it, endOfMibView, or v1's noSuchName) is left out.
         """
         out: dict[str, str] = {}
         chunks = [list(oids[i:i + MAX_VARBINDS]) for i in range(0, len(oids), MAX_VARBINDS)]
@@ -244,7 +322,7 @@ class Session:
                 continue
             self._check(err_ind, err_status, err_index, "GETNEXT")
             for asked, (name, val) in zip(chunk, vbs):
-                if to_raw(val).kind != "missing":
+                if to_raw(val).kind != "missing" and str(name).startswith(asked + "."):
                     out[asked] = str(name)
         return out
 
@@ -268,8 +346,13 @@ class Session:
                             [(ObjectName(o), _NULL) for o in oids], done, None)
         return await fut
 
-    async def walk_columns(self, columns: Sequence[str], max_rows: int, first_reps: int = 10
-                           ) -> tuple[dict[str, dict[tuple[int, ...], Raw]], bool]:
+    async def walk_columns(self, columns: Sequence[str], max_rows: int, first_reps: int = 10) -> Walk:
+        try:
+            return await self._walk(columns, max_rows, first_reps)
+        except PySnmpError as e:
+            raise SnmpFailure("snmp_error", f"{self.label}: {type(e).__name__}: {e}") from None
+
+    async def _walk(self, columns: Sequence[str], max_rows: int, first_reps: int) -> Walk:
         """Walk table columns together with GETBULK (GETNEXT on v1).
 
         ``first_reps`` sizes the first GETBULK (the caller's guess of the row
@@ -319,7 +402,8 @@ class Session:
                 if oid <= cursor[col]:
                     done.add(col)  # agent went backwards: stop rather than loop
                     continue
-                result[col][oid[len(pre):]] = raw
+                if raw.kind != "missing":  # a Null inside a table: no value (gufo drops it too)
+                    result[col][oid[len(pre):]] = raw
                 cursor[col] = oid
                 progressed.add(col)
                 if len(result[col]) >= max_rows:
@@ -328,4 +412,4 @@ class Session:
             for col in active:
                 if col in done or col not in progressed:
                     cursor.pop(col, None)
-        return result, truncated
+        return Walk(result, truncated)
