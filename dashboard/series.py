@@ -138,17 +138,24 @@ class ChartBuilder:
             for i, (radio, v) in enumerate(per.items())])
 
     def uplink_bytes(self, r: Range, tags: dict[str, str]) -> tuple[dict[datetime, int], dict[datetime, int]]:
-        """rx and tx bytes per bucket through the APs' uplink interfaces."""
+        """rx and tx bytes per bucket through the APs' uplink interfaces.
+
+        An interface name that is an uplink (``catalogue.UPLINK_IFACE``) is one for
+        every AP, so each such name is summed over the APs by the store (its site
+        rollups); only APs without any uplink-named interface are read per AP.
+        """
+        names: dict[str, set[str]] = {}
+        for smp in self.store.latest(cat.AP_TRAFFIC, tags=tags, since=r.start - timedelta(days=1)):
+            names.setdefault(smp.tags.get("ap", ""), set()).add(smp.tags.get("iface", ""))
+        uplink = sorted({i for n in names.values() for i in n if cat.UPLINK_IFACE.match(i)})
+        other = sorted(ap for ap, n in names.items() if not any(cat.UPLINK_IFACE.match(i) for i in n))
         out = []
         for fld in ("rx_bytes", "tx_bytes"):
-            series = self._agg(cat.AP_TRAFFIC, fld, r, "sum", tags, ["ap", "iface"])
-            names: dict[str, set[str]] = {}
-            for s in series:
-                names.setdefault(s.tags.get("ap", ""), set()).add(s.tags.get("iface", ""))
-            keep = {ap: cat.usage_ifaces(n) for ap, n in names.items()}
             per: dict[datetime, int] = {}
-            for s in series:
-                if s.tags.get("iface") in keep.get(s.tags.get("ap", ""), ()):
+            parts = [self._agg(cat.AP_TRAFFIC, fld, r, "sum", {**tags, "iface": i}, []) for i in uplink]
+            parts += [self._agg(cat.AP_TRAFFIC, fld, r, "sum", {**tags, "ap": ap}, []) for ap in other]
+            for series in parts:
+                for s in series:
                     for b in s.buckets:
                         per[b.start] = per.get(b.start, 0) + int(b.value)
             out.append(per)

@@ -175,6 +175,9 @@ def test_backfill_in_process_counts(tmp_path: Path) -> None:
         def flush(self) -> None:
             pass
 
+        def refresh_rollups(self) -> None:
+            pass
+
     mem = Memory()
     t0 = time.monotonic()
     counts = backfill(sim, mem, end - 3600, end)  # type: ignore[arg-type]

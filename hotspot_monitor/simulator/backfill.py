@@ -98,5 +98,6 @@ def backfill(sim: Simulator, store: MetricStore, start: float, end: float,
     if batch:
         store.write(batch)
     store.flush()
+    store.refresh_rollups()  # history is read at once (dashboard, reports): roll it up now
     counts["seconds"] = round(time.monotonic() - t_begin, 2)
     return counts
