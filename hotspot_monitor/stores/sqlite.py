@@ -132,7 +132,7 @@ class SqliteStore(MetricStore):
                                       check_same_thread=False)
                 con.execute("PRAGMA journal_mode=WAL")
                 con.execute("PRAGMA synchronous=NORMAL")
-                con.execute("PRAGMA cache_size=-131072")
+                con.execute("PRAGMA cache_size=-32768")  # 32 MiB per connection (128 MiB grew RSS past 300 MB at 10,000 APs)
                 con.execute("PRAGMA temp_store=MEMORY")
                 rolls.create_temp(con)
             except sqlite3.Error as e:
