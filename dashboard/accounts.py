@@ -30,11 +30,12 @@ from hotspot_monitor.sample import utc
 ROLES = ("admin", "operator", "viewer", "partner")
 # What each role may do; pages and API endpoints ask for a permission, never a role.
 # view_alert_setup: silences, maintenance and channels; manage_alerts: acknowledge,
-# silence, expire, send a test message.
+# silence, expire, send a test message; manage_reports: regenerate and resend monthly reports.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"view_all", "view_health", "annotate", "manage_users", "view_alert_setup",
-                        "manage_alerts"}),
-    "operator": frozenset({"view_all", "view_health", "annotate", "view_alert_setup", "manage_alerts"}),
+                        "manage_alerts", "manage_reports"}),
+    "operator": frozenset({"view_all", "view_health", "annotate", "view_alert_setup", "manage_alerts",
+                           "manage_reports"}),
     "viewer": frozenset({"view_all", "view_health", "view_alert_setup"}),
     "partner": frozenset(),  # read-only, and only the partner's own sites
 }

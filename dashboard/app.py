@@ -130,10 +130,11 @@ def create_app(cfg: Config, *, base_dir: Optional[Path] = None, states: Optional
 
 
 def _register(app: Flask) -> None:
-    from .blueprints import alerts, api, aps, auth, health, map, outages, overview, sites
+    from .blueprints import alerts, api, aps, auth, health, map, outages, overview, reports, sites
     from .blueprints import alerts_api  # noqa: F401 (adds the alert endpoints to api.bp)
 
-    for bp in (auth.bp, overview.bp, map.bp, sites.bp, aps.bp, outages.bp, health.bp, alerts.bp, api.bp):
+    for bp in (auth.bp, overview.bp, map.bp, sites.bp, aps.bp, outages.bp, health.bp, alerts.bp, reports.bp,
+               api.bp):
         app.register_blueprint(bp)
     plotly_js = _Plotly()
     version = plotly_version()

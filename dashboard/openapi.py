@@ -289,6 +289,16 @@ def document(server: str = "") -> dict[str, Any]:
                                       "derived": arr({"type": "object"})})),
     }
     paths.update(alert_paths())
+    paths["/api/v1/reports"] = _get(
+        "Monthly reports the caller may download (its partner's, or every partner's and the city's), the "
+        "past months, and the e-mail deliveries; download a file at /reports/{scope}/{month}.{format} "
+        "with a session", obj({
+            "scopes": arr(obj({"id": STR, "name": STR})), "months": arr({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}),
+            "formats": arr({"type": "string", "enum": ["csv", "xlsx", "html", "pdf"]}), "download": STR,
+            "deliveries": arr(obj({"partner": STR, "month": STR,
+                                   "state": {"type": "string", "enum": ["pending", "claimed", "sent", "retry",
+                                                                        "failed"]},
+                                   "attempts": INT, "sent_at": nullable(TIME), "last_error": nullable(STR)}))}))
     return {
         "openapi": "3.0.3",
         "info": {"title": "hotspot-monitor API", "version": "1",

@@ -26,6 +26,7 @@ COMMANDS = {
     "notify-test": ("notify_test", "send a test message through one alert channel now"),
     "web": ("web", "the dashboard on a production WSGI server"),
     "user": ("user", "dashboard accounts: add, list, passwd, remove, token"),
+    "report": ("report", "the monthly partner report: CSV, XLSX, HTML or PDF; --send e-mails it"),
 }
 
 

@@ -201,10 +201,38 @@ class Service:
         if self.cfg.alerts.enabled:
             self._start_alerting()
             tasks.append(asyncio.create_task(self.alerting.run(stop), name="alerting"))
+        if self._sends_reports():
+            tasks.append(asyncio.create_task(self._reports(stop), name="reports"))
         try:
             await stop.wait()
         finally:
             await self._shutdown(tasks)
+
+    def _sends_reports(self) -> bool:
+        """Monthly reports are once-only work: only shard 0 (or an unsharded run) sends them."""
+        from .reports.sender import sends
+
+        shard = self.cfg.collector.shard
+        return any(sends(p) for p in self.cfg.partners) and (shard is None or shard.startswith("0/"))
+
+    async def _reports(self, stop: asyncio.Event) -> None:
+        """Partners' monthly reports: due on the 1st, claimed, generated and e-mailed off the
+        loop (hotspot_monitor/reports/sender.py); sleeps until the next thing falls due."""
+        from .reports.sender import ReportSender
+
+        assert self.states is not None and self.store is not None
+        sender = ReportSender(self.cfg, self.states, self.store, ServicePaths(self.base_dir).state_dir(self.cfg))
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(sender.run_once)
+                wait = await asyncio.to_thread(sender.seconds_to_next, datetime.now(timezone.utc))
+            except Exception:  # a report must never take the monitor down; retried next pass
+                log.exception("monthly reports failed")
+                wait = 60.0
+            try:
+                await asyncio.wait_for(stop.wait(), wait)
+            except asyncio.TimeoutError:
+                pass
 
     async def _consume(self) -> None:
         assert self._queue is not None

@@ -37,7 +37,7 @@ def test_api_matches_its_openapi_document(live):
     url, token, _app = live
     schema = schemathesis.openapi.from_url(f"{url}/api/v1/openapi.json")
     operations = [r.ok() for r in schema.get_all_operations()]
-    assert len(operations) == 19
+    assert len(operations) == 20
     from schemathesis.specs.openapi.checks import positive_data_acceptance
 
     calls = []
@@ -72,4 +72,4 @@ def test_document_lists_every_api_route(live):
               if r.rule.startswith("/api/v1/") and r.rule != "/api/v1/openapi.json"}
     documented = {p.replace("{", "<").replace("}", ">") for p in doc["paths"]}
     assert documented == routes
-    assert len(routes) == 18
+    assert len(routes) == 19

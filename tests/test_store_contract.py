@@ -621,3 +621,34 @@ def test_data_written_without_rollups_is_rolled_up_later(store: MetricStore) -> 
     got = {(x.tags["ap"], x.tags["iface"]): x.time for x in fresh.latest("ap_traffic")}
     assert got == newest  # now from the maintained last values
     fresh.close()
+
+
+def test_points_raw_in_range_and_first_per_series(store: MetricStore) -> None:
+    """``points``: raw points in a half-open range, sorted by time then tags, and
+    the N oldest per series from a start with no end (the report's month edges)."""
+    a = {"site": "S", "ap": "a1", "iface": "eth0"}
+    b = {"site": "S", "ap": "a2", "iface": "eth0"}
+    w = {"site": "S", "ap": "a2", "iface": "wlan0"}
+    rows = [(a, 0, 100, 60.0), (a, 60, 200, 60.0), (a, 120, 300, 60.0), (a, 3600 * 30, 7, 103_080.0),
+            (b, 30, 11, 30.5), (b, 90, 12, 60.0), (w, 90, 5, 60.0)]
+    put(store, [Sample("ap_traffic", tags, {"rx_bytes": n, "tx_bytes": n * 2, "interval_s": iv},
+                       T0 + timedelta(seconds=s)) for tags, s, n, iv in rows])
+
+    def seen(got):
+        return [(g.tags["ap"], g.tags["iface"], (g.time - T0).total_seconds(), g.fields["rx_bytes"])
+                for g in got]
+
+    got = store.points("ap_traffic", start=T0 + timedelta(seconds=30), end=T0 + timedelta(seconds=120))
+    assert seen(got) == [("a2", "eth0", 30.0, 11), ("a1", "eth0", 60.0, 200), ("a2", "eth0", 90.0, 12),
+                         ("a2", "wlan0", 90.0, 5)]
+    same_typed(dict(got[0].fields), {"rx_bytes": 11, "tx_bytes": 22, "interval_s": 30.5})
+    assert dict(got[0].tags) == b
+    # the first point at or after an instant, per series, however far away it is
+    first = store.points("ap_traffic", start=T0 + timedelta(seconds=61), first=1)
+    assert seen(first) == [("a2", "eth0", 90.0, 12), ("a2", "wlan0", 90.0, 5), ("a1", "eth0", 120.0, 300)]
+    later = store.points("ap_traffic", start=T0 + timedelta(seconds=121), first=1)
+    assert seen(later) == [("a1", "eth0", 108_000.0, 7)]
+    assert seen(store.points("ap_traffic", start=T0, first=2, tags={"ap": "a1"})) == [
+        ("a1", "eth0", 0.0, 100), ("a1", "eth0", 60.0, 200)]
+    assert store.points("ap_traffic", start=T0 + timedelta(days=9)) == []
+    assert store.points("nothing_here", start=T0) == []

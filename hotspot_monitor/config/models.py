@@ -279,6 +279,51 @@ class WebSettings(Strict):
     lockout_s: float = Field(300.0, gt=0)
 
 
+class ReportSmtp(Strict):
+    """A partner's own SMTP server for its monthly report (instead of an alert channel)."""
+
+    smtp_host: str
+    smtp_port: int = Field(587, ge=1, le=65535)
+    starttls: bool = True
+    tls: bool = False  # implicit TLS (port 465)
+    username: Optional[str] = None
+    password: Optional[SecretStr] = None
+    from_: str = Field(alias="from")
+    ca_file: Optional[str] = None
+    timeout_s: float = Field(30.0, gt=0, le=300)
+
+
+class ReportSchedule(Strict):
+    """When ``run`` e-mails the previous month's report: the 1st of each month at ``at``
+    (local time). A claim not finished within ``claim_timeout_s`` (the process died) is
+    taken over; temporary failures are retried after ``retry_after_s``, doubling."""
+
+    enabled: bool = True
+    at: str = Field("06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    claim_timeout_s: float = Field(900.0, gt=0)
+    retry_after_s: float = Field(300.0, gt=0)
+    max_attempts: int = Field(10, ge=1, le=100)
+
+
+REPORT_EXCLUSIONS = ("maintenance", "outside_service_hours", "power_cut")
+
+
+class PartnerReport(Strict):
+    """The accounting rules both sides agreed on (printed on the report's first page),
+    and how the monthly report is delivered. docs/report.md defines every figure."""
+
+    sla_target_pct: Optional[float] = Field(None, gt=0, le=100, description="default: web.sla_target_pct")
+    min_outage_s: float = Field(300.0, ge=0, description="shorter outages are listed, not counted")
+    exclude: list[Literal["maintenance", "outside_service_hours", "power_cut"]] = Field(
+        default_factory=lambda: ["maintenance", "outside_service_hours"])
+    language: Literal["id", "en"] = "id"
+    formats: list[Literal["pdf", "xlsx", "csv", "html"]] = Field(
+        default_factory=lambda: ["pdf", "xlsx"], min_length=1, description="attached to the e-mail")
+    channel: Optional[str] = Field(None, description="an email channel of alerts.channels")
+    smtp: Optional[ReportSmtp] = None
+    schedule: ReportSchedule = ReportSchedule()
+
+
 class Partner(Strict):
     """The telecom partner (or another party) that sees only its own sites."""
 
@@ -286,12 +331,14 @@ class Partner(Strict):
     name: str
     sites: Union[Literal["all"], list[str]] = Field(default_factory=list)
     contacts: list[str] = Field(default_factory=list)
+    report: PartnerReport = PartnerReport()
 
     def covers(self, site_id: str) -> bool:
         return self.sites == "all" or site_id in self.sites
 
 
 class Config(Strict):
+    city: Optional[str] = Field(None, description="the city's name, on the monthly report")
     timezone: str = "UTC"
     store: StoreSettings = StoreSettings()
     state: StateSettings = StateSettings()
@@ -363,6 +410,7 @@ def semantic_errors(data: dict) -> list[tuple[tuple, str]]:
         for j, sid in enumerate(sites if isinstance(sites, list) else []):
             if isinstance(sid, str) and sid not in site_ids:
                 errs.append((("partners", i, "sites", j), f"unknown site {sid!r}"))
+        errs += _partner_report_errors(data, i, it)
     for i, c in entries("controllers"):
         if c.get("id") in ap_ids:
             errs.append((("controllers", i, "id"), f"id {c['id']!r} is also an AP id"))
@@ -403,6 +451,31 @@ def semantic_errors(data: dict) -> list[tuple[tuple, str]]:
             if dev.get("host") and _version(cred) != "3" and cred.get("community") is None:
                 where = (kind, i, "snmp") if isinstance(own, dict) else (kind, i, "host")
                 errs.append((where, "no SNMP community here nor in collector.snmp"))
+    return errs
+
+
+def _partner_report_errors(data: dict, i: int, partner: object) -> list[tuple[tuple, str]]:
+    """A partner's report names an existing e-mail channel, or has SMTP settings of its own."""
+    rep = partner.get("report") if isinstance(partner, dict) else None
+    if not isinstance(rep, dict):
+        return []
+    errs: list[tuple[tuple, str]] = []
+    where = ("partners", i, "report")
+    if rep.get("channel") is not None and rep.get("smtp") is not None:
+        errs.append((where + ("smtp",), "give either channel or smtp, not both"))
+    if isinstance(rep.get("channel"), str):
+        alerts = data.get("alerts") if isinstance(data.get("alerts"), dict) else {}
+        chans = alerts.get("channels") if isinstance(alerts.get("channels"), list) else []
+        types = {c.get("id"): c.get("type") for c in chans if isinstance(c, dict)}
+        if rep["channel"] not in types:
+            errs.append((where + ("channel",), f"unknown channel {rep['channel']!r} (alerts.channels)"))
+        elif types[rep["channel"]] != "email":
+            errs.append((where + ("channel",), f"channel {rep['channel']!r} is not an email channel"))
+    sched = rep.get("schedule") if isinstance(rep.get("schedule"), dict) else {}
+    sends = rep.get("channel") is not None or rep.get("smtp") is not None
+    if sends and sched.get("enabled", True) and not partner.get("contacts"):  # type: ignore[union-attr]
+        errs.append((("partners", i, "contacts"), "the monthly report is e-mailed to the contacts: "
+                     "give at least one address"))
     return errs
 
 

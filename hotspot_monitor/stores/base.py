@@ -114,6 +114,24 @@ class MetricStore(abc.ABC):
     ) -> dict[tuple[str, ...], FieldValue]:
         """``agg(field)`` over [start, end) per distinct value of the ``group_by`` tags."""
 
+    @abc.abstractmethod
+    def points(
+        self,
+        measurement: str,
+        *,
+        start: datetime,
+        end: Optional[datetime] = None,
+        tags: Optional[Mapping[str, str]] = None,
+        first: Optional[int] = None,
+    ) -> list[Sample]:
+        """Raw points of ``measurement`` in [start, end) (``end`` None: no upper bound),
+        sorted by time, then tags; ``first=N`` keeps only the N oldest of each series.
+
+        Never answered from rollups: meant for a few points, e.g. the first point of
+        every series after a month boundary (the monthly report apportions the
+        interval bytes that cross it, docs/counters.md).
+        """
+
     def __enter__(self) -> "MetricStore":
         return self
 

@@ -276,6 +276,12 @@ class InfluxStore(MetricStore):
                     out.append(Sample(measurement, stags, fields, from_us(row[0])))
         return out
 
+    def points(self, measurement: str, *, start: datetime, end: Optional[datetime] = None,
+               tags: Optional[Mapping[str, str]] = None, first: Optional[int] = None) -> list[Sample]:
+        q = influxql.select_points(self._src(measurement), tags, start, end, first)
+        return sorted(self._latest_raw(measurement, q),
+                      key=lambda s: (s.time, sorted(s.tags.items())))
+
     def aggregate(self, measurement: str, field: str, *, start: datetime, end: datetime,
                   every: timedelta, agg: Aggregate = "mean",
                   tags: Optional[Mapping[str, str]] = None, group_by: Sequence[str] = (),

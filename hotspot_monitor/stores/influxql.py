@@ -76,6 +76,17 @@ def select_latest(src: str, tags: Optional[Mapping[str, str]], since: Optional[d
     return f"SELECT * FROM {src}{where(tags, since)} GROUP BY * ORDER BY time DESC LIMIT 1"
 
 
+def select_points(src: str, tags: Optional[Mapping[str, str]], start: datetime,
+                  end: Optional[datetime], first: Optional[int]) -> str:
+    """Raw points of every series in [start, end), oldest first; ``first``: N per series."""
+    text = f"SELECT * FROM {src}{where(tags, start, end)} GROUP BY *"
+    if first is not None:
+        if first < 1:
+            raise ValueError(f"first must be at least 1: {first}")
+        text += f" LIMIT {int(first)}"
+    return text
+
+
 def select_aggregate(src: str, field: str, agg: str, start: datetime, end: datetime,
                      every: timedelta, tags: Optional[Mapping[str, str]],
                      group_by: Sequence[str], tz: Optional[str]) -> str:

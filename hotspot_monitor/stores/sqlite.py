@@ -494,6 +494,31 @@ class SqliteStore(MetricStore):
             out.append(c[2])
         return out
 
+    def points(self, measurement: str, *, start: datetime, end: Optional[datetime] = None,
+               tags: Optional[Mapping[str, str]] = None, first: Optional[int] = None) -> list[Sample]:
+        if first is not None and first < 1:
+            raise ValueError(f"first must be at least 1: {first}")
+        con = self._con()
+        sids, names = self._match(con, measurement, tags)
+        if not sids:
+            return []
+        lo, hi = to_us(start), (to_us(end) if end is not None else 2**62)
+        if first is None:
+            rows = con.execute(
+                "SELECT p.series_id, p.time_us, p.fields FROM json_each(?) s "
+                "JOIN points p ON p.series_id = s.value AND p.time_us >= ? AND p.time_us < ?",
+                (json.dumps(sids), lo, hi)).fetchall()
+        else:  # the N oldest of each series, through the primary key
+            rows = con.execute(
+                "SELECT p.series_id, p.time_us, p.fields FROM json_each(?) s "
+                "JOIN points p ON p.series_id = s.value AND p.time_us IN "
+                "(SELECT time_us FROM points WHERE series_id = s.value AND time_us >= ? "
+                "AND time_us < ? ORDER BY time_us LIMIT ?)",
+                (json.dumps(sids), lo, hi, first)).fetchall()
+        out = [Sample(measurement, names.series[sid][1], json.loads(f), from_us(t))
+               for sid, t, f in rows]
+        return sorted(out, key=lambda s: (s.time, sorted(s.tags.items())))
+
     def aggregate(self, measurement: str, field: str, *, start: datetime, end: datetime,
                   every: timedelta, agg: Aggregate = "mean",
                   tags: Optional[Mapping[str, str]] = None, group_by: Sequence[str] = (),

@@ -19,9 +19,10 @@ import hashlib
 import smtplib
 import socket
 import ssl
+from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
-from typing import NoReturn
+from email.utils import formatdate, getaddresses, make_msgid
+from typing import NoReturn, Sequence
 
 from .base import DeliveryError, Notifier, PermanentError, TemporaryError, register
 from ..notification import Notification
@@ -39,6 +40,23 @@ def _reply(e: smtplib.SMTPResponseException) -> str:
     return f"{e.smtp_code} {' '.join(msg.split())}"
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a mail (the monthly report's PDF and XLSX)."""
+
+    filename: str
+    data: bytes
+    mime_type: str  # e.g. "application/pdf"
+
+
+def attach(mail: EmailMessage, attachments: Sequence[Attachment]) -> None:
+    """Add files to a mail (a text/HTML mail becomes multipart/mixed)."""
+    for a in attachments:
+        maintype, _, subtype = a.mime_type.partition("/")
+        mail.add_attachment(a.data, maintype=maintype, subtype=subtype or "octet-stream",
+                            filename=a.filename)
+
+
 @register
 class EmailNotifier(Notifier):
     type = "email"
@@ -47,7 +65,7 @@ class EmailNotifier(Notifier):
     def server(self) -> str:
         return f"{self.channel.smtp_host}:{self.channel.smtp_port}"
 
-    def build(self, notification: Notification) -> EmailMessage:
+    def build(self, notification: Notification, attachments: Sequence[Attachment] = ()) -> EmailMessage:
         """The mail for ``notification`` (also used by tests and previews)."""
         ch = self.channel
         m = self.message(notification)
@@ -63,14 +81,20 @@ class EmailNotifier(Notifier):
         mail["X-Hotspot-Status"] = notification.status
         mail.set_content(m.text)
         mail.add_alternative(m.html, subtype="html")
+        attach(mail, attachments)
         return mail
 
     def _tls_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=self.channel.ca_file)
 
-    def send(self, notification: Notification) -> None:
+    def send(self, notification: Notification, attachments: Sequence[Attachment] = ()) -> None:
+        self.deliver(self.build(notification, attachments))
+
+    def deliver(self, mail: EmailMessage) -> None:
+        """Send a ready mail to its ``To`` addresses through this channel's server
+        (the monthly report builds its own mail and sends it here)."""
         ch = self.channel
-        mail = self.build(notification)
+        total = len(getaddresses(mail.get_all("To", []))) or len(ch.to)
         try:
             if ch.tls:
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(ch.smtp_host, ch.smtp_port, timeout=ch.timeout_s,
@@ -86,7 +110,7 @@ class EmailNotifier(Notifier):
                     self._login(smtp)
                 refused = smtp.send_message(mail)
         except smtplib.SMTPRecipientsRefused as e:
-            self._refused(e.recipients, total=len(ch.to))
+            self._refused(e.recipients, total=total)
         except smtplib.SMTPAuthenticationError as e:
             raise _code_error(e.smtp_code, f"{self.server}: login failed: {_reply(e)}") from None
         except smtplib.SMTPResponseException as e:
@@ -106,7 +130,7 @@ class EmailNotifier(Notifier):
         except smtplib.SMTPException as e:
             raise TemporaryError(f"{self.server}: {type(e).__name__}") from None
         if refused:
-            self._refused(refused, total=len(ch.to))
+            self._refused(refused, total=total)
 
     def _login(self, smtp: smtplib.SMTP) -> None:
         """AUTH with one mechanism. ``smtplib.login`` tries the next mechanism after a
