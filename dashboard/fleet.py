@@ -213,6 +213,8 @@ class FleetData:
                 problems.append("service_silent")
             if not (rt.get("writer") or {}).get("store_ok", True):
                 problems.append("store_down")
+            if (rt.get("writer") or {}).get("spool_full"):
+                problems.append("spool_full")
         seen = [r.last_seen for r in self.ap_rows() if r.last_seen is not None]
         last = max(seen) if seen else None
         if self.cfg.aps and (last is None or (now - last).total_seconds() > self.stale_after_s()):

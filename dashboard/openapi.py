@@ -109,7 +109,7 @@ SCHEMAS: dict[str, Any] = {
         "alerts_firing": INT,
         "stale": BOOL,
         "problems": arr({"type": "string", "enum": ["no_runtime", "service_stopped", "service_silent",
-                                                    "store_down", "no_observations"]}),
+                                                    "store_down", "spool_full", "no_observations"]}),
     }),
     "Site": obj({
         "id": STR, "name": STR, "kind": STR, "district": nullable(STR), "lat": NUM, "lon": NUM,

@@ -17,6 +17,7 @@ PROBLEM_LABELS = {
     "service_stopped": _l("The monitoring service is stopped."),
     "service_silent": _l("The monitoring service has not reported for a while: it may be stuck or stopped."),
     "store_down": _l("The metric store is not answering: samples are being buffered."),
+    "spool_full": _l("The spool is over its cap: the oldest buffered samples are being dropped."),
     "no_observations": _l("No AP has been heard from recently: the collectors may be blind."),
 }
 REASON_LABELS = {

@@ -90,7 +90,9 @@ class Service:
             raise StartupError(f"state store unusable: {type(e).__name__}") from None
         self.engine = StatusEngine(self.cfg, self.states)
         self.writer = SampleWriter(self.store, spool_dir=state_dir / "spool",
-                                   batch_size=self.cfg.store.influxdb.batch_size)
+                                   batch_size=self.cfg.store.influxdb.batch_size,
+                                   max_buffer=self.cfg.spool.max_buffer_samples,
+                                   max_spool_bytes=int(self.cfg.spool.max_mb * 1e6))
         if self.cfg.web.enabled:
             self._open_web()
 
@@ -293,9 +295,8 @@ class Service:
             "updated": now.isoformat(),
             "started": self.started_at.isoformat() if self.started_at else None,
             "stopped": stopped,
-            "writer": {"written": self.writer.written, "pending": self.writer.pending,
-                       "rejected": self.writer.rejected,
-                       "store_ok": self.writer.store_ok, "last_error": self.writer.last_error},
+            "writer": self.writer.stats(),
+            "health": self.health_flags(),
             "engine": dict(self.engine.stats),
         }
         if self.alerting is not None:
@@ -311,6 +312,15 @@ class Service:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(d, indent=1, default=str))
         tmp.replace(path)
+
+    def health_flags(self) -> list[str]:
+        """Problems an operator must see (runtime.json ``health``, ``status``, the dashboard):
+        the writer's (``store_down``, ``spool_full``, ``samples_dropped``) and the state
+        store's (``state_store_errors``: transitions waiting to be stored)."""
+        flags = list(self.writer.health_flags) if self.writer is not None else []
+        if self.engine is not None and self.engine.unsaved_transitions:
+            flags.append("state_store_behind")
+        return flags
 
     async def _shutdown(self, tasks: list[asyncio.Task]) -> None:
         log.info("stopping")

@@ -1,25 +1,35 @@
 """The one place that writes Samples to the MetricStore.
 
 Collectors hand samples to :meth:`SampleWriter.submit` (thread-safe, never
-blocks, never raises). A background thread batches them into the store. A
-caller that must know when its samples are safe (the MQTT collector acks the
-broker only then) passes a ``threading.Event``: it is set once the samples are
-in the store or fsync'ed to the spool. When
-the store is down, samples wait in memory; past ``max_buffer`` they spill to a
-spool directory as JSON lines, and at shutdown whatever is still unwritten is
-spooled too. The spool is replayed first when the store is back, also after a
-restart, so a store outage delays data but never loses it. Stores treat a
-sample with the same series and time as an overwrite, so replaying a batch
-that may have partly landed never double-counts.
+blocks on the store, never raises). A background thread batches them into the
+store. A caller that must know when its samples are safe (the MQTT collector
+acks the broker only then) passes a ``threading.Event``: it is set once the
+samples are in the store or fsync'ed to the spool.
+
+When the store is down or slow, samples wait in memory; past ``max_buffer``
+they spill to a spool directory as JSON lines (also while the store is merely
+slow: memory never grows past twice ``max_buffer``), and at shutdown whatever
+is still unwritten is spooled too. The spool is replayed first, oldest file
+first, when the store is back, also after a restart, so a store outage delays
+data but never loses it, as long as the spool fits its cap.
+
+The spool has a cap (``max_spool_bytes``, config ``spool.max_mb``). A spool
+over its cap, or a disk that refuses the write (full, quota), is a *defined
+loss*: the oldest spooled samples are dropped first, counted in ``dropped``,
+logged as an error and flagged (``health_flags``), and the service goes on.
+Stores treat a sample with the same series and time as an overwrite, so
+replaying a batch that may have partly landed never double-counts.
 """
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sqlite3
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -28,6 +38,19 @@ from .sample import Sample
 from .stores.base import MetricStore, StoreError, StoreRejected
 
 log = logging.getLogger(__name__)
+
+DEFAULT_MAX_SPOOL_BYTES = 1024 * 1024 * 1024
+SPILL_CHUNK = 20_000  # samples per spool file written from memory
+
+
+@dataclass
+class SpoolFile:
+    """One spool file: what the writer knows of it without reading it."""
+
+    path: Path
+    samples: int
+    size: int
+    replaying: bool = False  # being written to the store now: never dropped
 
 
 class SampleWriter:
@@ -40,6 +63,7 @@ class SampleWriter:
         batch_size: int = 5000,
         max_buffer: int = 200_000,
         max_backoff_s: float = 30.0,
+        max_spool_bytes: int = DEFAULT_MAX_SPOOL_BYTES,
     ):
         self.store = store
         self.spool_dir = Path(spool_dir)
@@ -48,18 +72,27 @@ class SampleWriter:
         self.batch_size = batch_size
         self.max_buffer = max_buffer
         self.max_backoff_s = max_backoff_s
+        self.max_spool_bytes = max_spool_bytes
         self._pending: deque[Sample] = deque()
         self._waiters: list[tuple[int, threading.Event]] = []  # (samples submitted so far, event)
         self._submitted = 0  # samples ever submitted; _pending holds the last len(_pending)
         self._inflight = 0  # popped from _pending, being written now
         self._lock = threading.Lock()
+        self._spool_lock = threading.Lock()  # the spool index and its files
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._errors = RateLimitedLog(log, interval_s=30.0)
+        self._seq = 0  # spool file names: time, then this, so two in one nanosecond keep their order
+        self._spool: deque[SpoolFile] = deque(self._scan_spool())
         self.written = 0
         self.failures = 0
         self.rejected = 0
+        self.dropped = 0  # samples lost on purpose: the spool over its cap or its disk full
+        self.spool_full = False  # dropping now (cleared once the spool has drained)
+        self.spool_error: Optional[str] = None  # the last reason the spool refused a write
+        self.spilled = 0  # samples moved from memory to the spool
+        self.peak_buffer = 0  # most samples ever held in memory at once
         self.store_ok = True
         self.last_error: Optional[str] = None
 
@@ -70,17 +103,15 @@ class SampleWriter:
             # the store is down: straight to the spool, without waking the
             # writer for another attempt (and another timeout) per batch
             samples = list(samples)
-            try:
-                self._spool(samples)
+            if self._spool_batch(samples):
                 done.set()
                 return
-            except OSError:
-                pass  # keep them in memory below
         with self._lock:
             before = len(self._pending)
             self._pending.extend(samples)
             self._submitted += len(self._pending) - before
             n = len(self._pending)
+            self.peak_buffer = max(self.peak_buffer, n + self._inflight)
             if done is not None:
                 self._waiters.append((self._submitted, done))
         if done is not None and n == before:
@@ -99,7 +130,45 @@ class SampleWriter:
 
     @property
     def pending(self) -> int:
-        return len(self._pending) + self._spooled_count()
+        """Samples not yet in the store: in memory plus spooled."""
+        return len(self._pending) + self._inflight + self.spooled
+
+    @property
+    def buffered(self) -> int:
+        """Samples held in memory (waiting or being written)."""
+        return len(self._pending) + self._inflight
+
+    @property
+    def spooled(self) -> int:
+        with self._spool_lock:
+            return sum(f.samples for f in self._spool)
+
+    @property
+    def spool_bytes(self) -> int:
+        with self._spool_lock:
+            return sum(f.size for f in self._spool)
+
+    @property
+    def health_flags(self) -> list[str]:
+        """What an operator must look at: ``store_down``, ``spool_full``, ``samples_dropped``."""
+        flags = []
+        if not self.store_ok:
+            flags.append("store_down")
+        if self.spool_full:
+            flags.append("spool_full")
+        if self.dropped:
+            flags.append("samples_dropped")
+        return flags
+
+    def stats(self) -> dict:
+        """For runtime.json (``status --json``, the dashboard's health page)."""
+        return {"written": self.written, "pending": self.pending, "buffered": self.buffered,
+                "peak_buffer": self.peak_buffer, "spooled": self.spooled,
+                "spool_bytes": self.spool_bytes, "spool_max_bytes": self.max_spool_bytes,
+                "spilled": self.spilled, "dropped": self.dropped, "spool_full": self.spool_full,
+                "spool_error": self.spool_error, "rejected": self.rejected,
+                "store_ok": self.store_ok, "last_error": self.last_error,
+                "failures": self.failures, "health": self.health_flags}
 
     # -- lifecycle -------------------------------------------------------
     def start(self) -> None:
@@ -121,7 +190,7 @@ class SampleWriter:
             rest = list(self._pending)
             self._pending.clear()
         if rest:
-            self._spool(rest)
+            self._spool_batch(rest, keep_on_failure=False)
             self._settle()
             log.warning("store unavailable at shutdown: %d samples kept in %s", len(rest), self.spool_dir)
 
@@ -141,24 +210,20 @@ class SampleWriter:
             backoff = self.flush_interval_s if ok else min(max(backoff * 2, 1.0), self.max_backoff_s)
 
     def _drain_once(self, deadline: float) -> bool:
-        """Write spooled files, then pending samples; False when the store failed.
+        """Write spooled files (oldest first), then pending samples; False when the store failed.
 
+        Spooled samples are always older than those in memory (memory spills
+        whole), so checking the spool before each batch keeps the order.
         ``StoreRejected`` (samples the store refuses for good) sets the batch
         aside in ``rejected-*.jsonl`` and goes on; any other failure keeps
         the samples for the next attempt.
         """
         try:
-            for path in sorted(self.spool_dir.glob("spool-*.jsonl")):
-                try:
-                    batch = self._read_spool(path)
-                except (OSError, ValueError, KeyError, TypeError) as e:
-                    bad = path.with_name("bad-" + path.name)
-                    path.rename(bad)
-                    log.error("unreadable spool file moved to %s: %s", bad, type(e).__name__)
-                    continue
-                self._write_or_reject(batch)
-                path.unlink()
             while time.monotonic() < deadline and not (self._stopping.is_set() and self._thread_is_me()):
+                head = self._oldest_spool()
+                if head is not None:
+                    self._replay(head)
+                    continue
                 with self._lock:
                     if not self._pending:
                         break
@@ -174,40 +239,101 @@ class SampleWriter:
                 with self._lock:
                     self._inflight = 0
                 self._settle()
+                if len(self._pending) > self.max_buffer:
+                    self._spill(force=True)  # a slow store: memory stays bounded
         except (StoreError, OSError, sqlite3.Error) as e:
             self.failures += 1
             self.store_ok = False
             self.last_error = str(e) if isinstance(e, StoreError) else type(e).__name__
             self._errors.warning("store write failed (buffering %d samples): %s", len(self._pending),
                                  self.last_error)
-            self._spill_if_needed()
+            self._spill(force=False)
             return False
         if not self.store_ok:
             log.info("store is back; buffered samples written")
         self.store_ok = True
+        if self.spool_full and not self._spool:
+            self.spool_full = False
+            log.warning("spool drained; %d samples were dropped in all while it was full", self.dropped)
         return True
 
     def _thread_is_me(self) -> bool:
         return threading.current_thread() is self._thread
 
-    def _spill_if_needed(self) -> None:
-        """Spool pending samples when memory is full or someone waits for durability."""
+    def _oldest_spool(self) -> Optional[SpoolFile]:
+        with self._spool_lock:
+            return self._spool[0] if self._spool else None
+
+    def _replay(self, f: SpoolFile) -> None:
+        with self._spool_lock:
+            f.replaying = True
+        try:
+            try:
+                batch = self._read_spool(f.path)
+            except FileNotFoundError:
+                self._forget(f)
+                return
+            except (OSError, ValueError, KeyError, TypeError) as e:
+                bad = f.path.with_name("bad-" + f.path.name)
+                try:
+                    f.path.rename(bad)
+                except OSError:
+                    pass
+                self._forget(f)
+                log.error("unreadable spool file moved to %s: %s", bad, type(e).__name__)
+                return
+            self._write_or_reject(batch)
+            f.path.unlink(missing_ok=True)
+            self._forget(f)
+        finally:
+            with self._spool_lock:
+                f.replaying = False
+
+    def _forget(self, f: SpoolFile) -> None:
+        with self._spool_lock:
+            try:
+                self._spool.remove(f)
+            except ValueError:
+                pass  # dropped meanwhile (spool cap)
+
+    def _spill(self, force: bool) -> None:
+        """Move pending samples to the spool: when memory is full, someone waits for
+        durability (``force`` False: only then), or the store is slow (``force``).
+        Files of at most ``SPILL_CHUNK`` samples keep the replay's memory small."""
         with self._lock:
-            if not (len(self._pending) > self.max_buffer or self._waiters):
+            if not (force or len(self._pending) > self.max_buffer or self._waiters):
                 return
             spill = list(self._pending)
-        self._spool(spill)  # may raise OSError: then the samples stay in memory
+        for i in range(0, len(spill), SPILL_CHUNK):
+            chunk = spill[i:i + SPILL_CHUNK]
+            if not self._spool_batch(chunk):
+                self._bound_memory()
+                return
+            with self._lock:
+                for _ in range(len(chunk)):
+                    self._pending.popleft()
+            self.spilled += len(chunk)
+            self._settle()
+
+    def _bound_memory(self) -> None:
+        """Neither the store nor the spool's disk takes samples: drop the oldest
+        past twice ``max_buffer`` (counted) rather than grow without end."""
         with self._lock:
-            for _ in range(len(spill)):
+            excess = len(self._pending) - 2 * self.max_buffer
+            for _ in range(max(excess, 0)):
                 self._pending.popleft()
-        self._settle()
+        if excess > 0:
+            self.dropped += excess
+            self.spool_full = True
+            log.error("spool unusable and memory full: dropped the %d oldest samples (%d in all)",
+                      excess, self.dropped)
 
     def _write_or_reject(self, batch: list[Sample]) -> None:
         try:
             self._write(batch)
         except StoreRejected as e:
             path = self.spool_dir / f"rejected-{time.time_ns():020d}.jsonl"
-            self._spool(batch, path)
+            self._write_file(batch, path)
             self.rejected += len(batch)
             self._errors.warning("store refused samples for good; the batch is set aside in %s: %s",
                                  path, e)
@@ -219,22 +345,115 @@ class SampleWriter:
             self.written += len(batch)
 
     # -- spool files -----------------------------------------------------
-    def _spool(self, samples: list[Sample], path: Optional[Path] = None) -> None:
-        """Write samples to a new file, fsync'ed with its directory entry."""
-        path = path or self.spool_dir / f"spool-{time.time_ns():020d}.jsonl"
+    def _spool_batch(self, samples: list[Sample], keep_on_failure: bool = True) -> bool:
+        """Spool ``samples`` as one new file within the cap; True once fsync'ed.
+
+        Over the cap, the oldest files go first (then the oldest samples of
+        this batch). A disk that refuses the write (full, quota, EIO) frees the
+        oldest file and tries once more; then the samples stay in memory
+        (``keep_on_failure``) and False is returned.
+        """
+        lines = [s.to_json() + "\n" for s in samples]
+        size = sum(len(x.encode("utf-8")) for x in lines)
+        if size > self.max_spool_bytes:
+            keep, kept = [], 0
+            for line in reversed(lines):  # newest first: the oldest are dropped
+                n = len(line.encode("utf-8"))
+                if kept + n > self.max_spool_bytes:
+                    break
+                keep.append(line)
+                kept += n
+            self._drop(len(lines) - len(keep), "a batch larger than the whole spool")
+            lines, size = keep[::-1], kept
+        if not lines:
+            return True
+        self._make_room(size)
+        for attempt in range(2):
+            try:
+                f = self._write_file_lines(lines)
+            except OSError as e:
+                self.spool_error = errno.errorcode.get(e.errno or 0, type(e).__name__)
+                self._errors.warning("spool write failed in %s: %s", self.spool_dir, self.spool_error)
+                if attempt == 0 and self._drop_oldest_file("the spool's disk refused a write"):
+                    continue
+                if not keep_on_failure:
+                    self._drop(len(lines), "the spool's disk refused the shutdown spool")
+                return False
+            with self._spool_lock:
+                self._spool.append(f)
+            return True
+        return False
+
+    def _make_room(self, size: int) -> None:
+        while self.spool_bytes + size > self.max_spool_bytes:
+            if not self._drop_oldest_file(f"the spool is over its cap of "
+                                          f"{self.max_spool_bytes / 1e6:.1f} MB"):
+                break
+
+    def _drop_oldest_file(self, why: str) -> bool:
+        with self._spool_lock:
+            f = next((x for x in self._spool if not x.replaying), None)
+            if f is None:
+                return False
+            self._spool.remove(f)
+        try:
+            f.path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError:
+            with self._spool_lock:
+                self._spool.appendleft(f)
+            return False
+        self._drop(f.samples, why)
+        return True
+
+    def _drop(self, n: int, why: str) -> None:
+        if n <= 0:
+            return
+        self.dropped += n
+        self.spool_full = True
+        log.error("spool: dropped the %d oldest samples (%d in all): %s", n, self.dropped, why)
+
+    def _write_file(self, samples: list[Sample], path: Path) -> SpoolFile:
+        return self._write_file_lines([s.to_json() + "\n" for s in samples], path)
+
+    def _write_file_lines(self, lines: list[str], path: Optional[Path] = None) -> SpoolFile:
+        """Write lines to a new file, fsync'ed with its directory entry."""
+        if path is None:
+            with self._spool_lock:
+                self._seq += 1
+                seq = self._seq
+            path = self.spool_dir / f"spool-{time.time_ns():020d}-{seq:06d}.jsonl"
         tmp = path.with_suffix(".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            for s in samples:
-                f.write(s.to_json())
-                f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.rename(path)
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.writelines(lines)
+                f.flush()
+                os.fsync(f.fileno())
+            tmp.rename(path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
         fd = os.open(self.spool_dir, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
+        return SpoolFile(path, len(lines), path.stat().st_size)
+
+    def _scan_spool(self) -> list[SpoolFile]:
+        """The spool left by an earlier run (counted once, at start)."""
+        out = []
+        for path in sorted(self.spool_dir.glob("spool-*.jsonl")):
+            try:
+                with open(path, "rb") as f:
+                    n = sum(1 for line in f if line.strip())
+                out.append(SpoolFile(path, n, path.stat().st_size))
+            except OSError:
+                continue
+        for tmp in self.spool_dir.glob("spool-*.tmp"):
+            tmp.unlink(missing_ok=True)  # never fsync'ed: no caller was told they were safe
+        return out
 
     @staticmethod
     def _read_spool(path: Path) -> list[Sample]:
@@ -244,10 +463,3 @@ class SampleWriter:
                 if line.strip():
                     out.append(Sample.from_json(line))
         return out
-
-    def _spooled_count(self) -> int:
-        n = 0
-        for path in self.spool_dir.glob("spool-*.jsonl"):
-            with open(path, "rb") as f:
-                n += sum(1 for _ in f)
-        return n

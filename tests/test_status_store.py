@@ -195,6 +195,9 @@ def test_many_aps_save_in_one_go(tmp_path: Path) -> None:
 
 
 def test_a_failing_store_never_half_applies_a_transition(tmp_path: Path) -> None:
+    """The state DB breaks under the engine: the transition is applied in memory
+    (its event goes out), its store write waits in the journal and is retried,
+    with the start it always had, once the DB works again; never half-written."""
     from sqlalchemy import text
 
     from hotspot_monitor.status.statestore import Base
@@ -204,12 +207,39 @@ def test_a_failing_store_never_half_applies_a_transition(tmp_path: Path) -> None
     feed(eng, [st("p1", 1, 0), st("p1", 0, 60), st("p1", 0, 120)])
     with store.engine.begin() as c:  # the state DB breaks under the engine
         c.execute(text("DROP TABLE outages"))
-    assert eng.observe(st("p1", 0, 180)) == []  # no event: nothing was stored
-    assert eng.stats["store_errors"] == 1
-    assert eng.ap("p1").state == "up"
-    Base.metadata.create_all(store.engine)  # repaired
-    ev = eng.observe(st("p1", 0, 240))  # retried, with the start it always had
+    ev = eng.observe(st("p1", 0, 180))
     assert [(e.fields["state"], e.time) for e in ev] == [("down", at(60))]
+    assert eng.stats["store_errors"] == 1 and eng.unsaved_transitions == 1
+    assert eng.ap("p1").state == "down"
+    eng.tick(at(200))  # still broken: nothing half-written, no AP row says down without its outage
+    assert [r["state"] for r in store.load_ap_states()] == []
+    Base.metadata.create_all(store.engine)  # repaired
+    assert eng.observe(st("p1", 0, 240)) == []  # already down; the journal is flushed
+    assert eng.unsaved_transitions == 0 and eng.stats["transitions_delayed"] == 1
     assert [(o.start, o.end) for o in store.outages()] == [(at(60), None)]
     assert eng.ap("p1").open_outage_id == store.outages()[0].id
+    store.close()
+
+
+def test_an_outage_while_the_state_store_is_broken_is_not_lost(tmp_path: Path) -> None:
+    """Down and back up while every state store write fails: both transitions are
+    stored afterwards, in order, with their own times."""
+    from sqlalchemy import text
+
+    from hotspot_monitor.status.statestore import Base
+
+    store = open_store(tmp_path)
+    eng = StatusEngine(make_cfg(), store)
+    feed(eng, [st("p1", 1, 0)])
+    with store.engine.begin() as c:
+        c.execute(text("DROP TABLE outages"))
+    ev = feed(eng, [st("p1", 0, 60), st("p1", 0, 120), st("p1", 0, 180), st("p1", 1, 240)])
+    assert [(e.fields["state"], e.time) for e in ev] == [("down", at(60)), ("up", at(240))]
+    assert eng.unsaved_transitions == 2
+    Base.metadata.create_all(store.engine)
+    eng.tick(at(300))
+    assert eng.unsaved_transitions == 0
+    assert [(o.start, o.end, o.duration_s) for o in store.outages()] == [(at(60), at(240), 180.0)]
+    assert {r["ap"]: (r["state"], r["open_outage_id"]) for r in store.load_ap_states()} == {
+        "p1": ("up", None)}
     store.close()

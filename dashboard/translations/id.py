@@ -41,6 +41,8 @@ ID = {
         "Layanan pemantauan sudah lama tidak melapor: mungkin macet atau berhenti.",
     "The metric store is not answering: samples are being buffered.":
         "Penyimpanan metrik tidak menjawab: sampel sedang ditampung.",
+    "The spool is over its cap: the oldest buffered samples are being dropped.":
+        "Spool melewati batasnya: sampel tertampung yang paling lama sedang dibuang.",
     "No AP has been heard from recently: the collectors may be blind.":
         "Tidak ada AP yang terdengar akhir-akhir ini: pengumpul data mungkin buta.",
     "SNMP timeout": "SNMP tidak menjawab",

@@ -132,6 +132,10 @@ def render(data: dict[str, Any], tz) -> str:
         store = "ok" if w.get("store_ok") else "DOWN, buffering"
         out.append(f"service {state}, last update {local(svc.get('updated'))} ({tz}); store {store}; "
                    f"{w.get('pending', 0)} samples waiting, {w.get('rejected', 0)} refused by the store")
+        if svc.get("health"):
+            out.append("HEALTH: " + ", ".join(svc["health"]) + f" ({w.get('dropped', 0)} samples dropped "
+                       f"by the spool cap, spool {w.get('spool_bytes', 0) / 1e6:.1f} of "
+                       f"{w.get('spool_max_bytes', 0) / 1e6:.0f} MB)")
         rnd = svc.get("snmp_round")
         if rnd:
             failed = ", ".join(f"{k} {v}" for k, v in rnd.get("failures", {}).items()) or "none failed"

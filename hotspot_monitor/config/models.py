@@ -58,6 +58,17 @@ class StateSettings(Strict):
     dir: str = Field("var", description="spool, dead letters and runtime status file")
 
 
+class SpoolSettings(Strict):
+    """Where samples wait while the metric store is down or slow (``state.dir/spool``).
+
+    Past ``max_mb`` the oldest spooled samples are dropped first, counted and
+    flagged (docs/operations.md): a defined loss instead of a full disk."""
+
+    max_mb: float = Field(1024.0, gt=0, description="spool cap on disk, MB")
+    max_buffer_samples: int = Field(200_000, ge=1000, description="samples kept in memory "
+                                    "before they spill to the spool")
+
+
 class TlsSettings(Strict):
     ca_file: Optional[str] = None
     cert_file: Optional[str] = None
@@ -342,6 +353,7 @@ class Config(Strict):
     timezone: str = "UTC"
     store: StoreSettings = StoreSettings()
     state: StateSettings = StateSettings()
+    spool: SpoolSettings = SpoolSettings()
     mqtt: MqttSettings = MqttSettings()
     collector: CollectorSettings = CollectorSettings()
     sites: list[Site] = Field(default_factory=list)

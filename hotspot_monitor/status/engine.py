@@ -145,6 +145,19 @@ class ApTrack:
         )
 
 
+@dataclass(eq=False)
+class PendingTransition:
+    """A transition applied in memory whose store write is waiting (see ``_commit``)."""
+
+    ap: str
+    row: dict[str, Any]  # the AP's state row as of this transition
+    open_: Optional[dict[str, Any]]
+    close: Optional[tuple[Optional[int], datetime]]
+    closes: Optional["PendingTransition"] = None  # closes the outage this entry opened
+    outage_id: Optional[int] = None  # set once an opening entry is stored
+    delayed: bool = False  # a store write of it failed at least once
+
+
 @dataclass
 class ControllerTrack:
     """A controller's own reachability: down after ``down_after`` failed polls,
@@ -222,6 +235,8 @@ class StatusEngine:
         self._controllers: dict[str, ControllerTrack] = {}  # polled controllers (kept in memory)
         self._dirty: set[str] = set()
         self._session: Optional[int] = None
+        self._journal: list[PendingTransition] = []  # transitions waiting for the state store
+        self._opening: dict[str, PendingTransition] = {}  # ap -> its open outage's unsaved entry
         if store is not None:
             self._load()
 
@@ -261,6 +276,8 @@ class StatusEngine:
         for tr in self._aps.values():
             if tr.flap_times and self._update_flapping(tr, now):
                 self._dirty.add(tr.ap)
+        if self.store is not None and self._journal:
+            self.flush_transitions()
         self.save()
         if self.store is not None and self._session is not None:
             try:
@@ -275,20 +292,28 @@ class StatusEngine:
             self._dirty.clear()
             self._closed.clear()
             return True
+        # an AP with a transition still in the journal is saved by that transition:
+        # its state row must never get ahead of its outage row
+        waiting = {e.ap for e in self._journal}
+        dirty = sorted(a for a in self._dirty if a not in waiting)
+        closed = sorted(a for a in self._closed if a not in waiting)
         try:
-            self.store.save_ap_states((self._aps[a].to_row() for a in sorted(self._dirty)),
-                                      coverage=[x for a in sorted(self._closed)
-                                                for x in self._closed[a]])
+            self.store.save_ap_states((self._aps[a].to_row() for a in dirty),
+                                      coverage=[x for a in closed for x in self._closed[a]])
         except SQLAlchemyError as e:
             self._count("store_errors", f"state store failed to save AP states: "
                         f"{type(e).__name__}")
             return False
-        self._dirty.clear()
-        self._closed.clear()
+        self._dirty -= set(dirty)
+        for a in closed:
+            self._closed.pop(a, None)
         return True
 
     def stop(self, now: datetime) -> None:
         """Save everything and close the session; open outages stay open."""
+        if self.store is not None and self._journal and not self.flush_transitions():
+            log.error("state store unusable at shutdown: %d transition(s) not stored",
+                      len(self._journal))
         self.save()
         if self.store is not None and self._session is not None:
             try:
@@ -492,7 +517,8 @@ class StatusEngine:
             tr.state, tr.since, tr.reason = UP, t, None  # first sight: no event
             return []
         if not self._commit(tr, UP, t, None, tr.flap_times + [t],
-                            close=(closing, t) if closing is not None else None):
+                            close=(closing, t) if closing is not None or tr.ap in self._opening
+                            else None):
             return []
         self.stats["recoveries"] += 1
         fields: dict[str, Any] = {"state": UP, "reason": "recovered"}
@@ -512,30 +538,67 @@ class StatusEngine:
 
     def _commit(self, tr: ApTrack, state: str, since: datetime, reason: Optional[str],
                 flap_times: list[datetime], *, open_: Optional[dict[str, Any]] = None,
-                close: Optional[tuple[int, datetime]] = None) -> bool:
-        """Apply a transition only once it is stored (outage row + AP state).
+                close: Optional[tuple[Optional[int], datetime]] = None) -> bool:
+        """Apply a transition and store it (outage row + AP state, one transaction).
 
-        If the state store fails, the AP keeps its old state and the transition
-        is retried by the next observation that calls for it (a recovery then
-        ends at that later observation); nothing is half-written.
+        The transition is applied in memory at once, and its store write goes
+        through an ordered journal: if the state store fails (SQLite locked by
+        another process, PostgreSQL restarting), the write waits in the journal
+        and is retried, in order and with its original times, by every later
+        transition and every :meth:`tick`; nothing is half-written and no
+        transition is lost while the process lives (``unsaved_transitions``).
         """
-        old = (tr.state, tr.since, tr.reason, tr.flap_times, tr.open_outage_id)
         tr.state, tr.since, tr.reason, tr.flap_times = state, since, reason, flap_times
+        closes = None
+        if close is not None and close[0] is None:
+            closes = self._opening.get(tr.ap)  # the outage's own row is still in the journal
         if open_ is None:
             tr.open_outage_id = None
+        self._opening.pop(tr.ap, None)
         if self.store is None:
             return True
-        try:
-            new_id = self.store.transition(tr.to_row(), open_outage=open_, close_outage=close,
-                                           coverage=self._closed.get(tr.ap, []))
-            self._closed.pop(tr.ap, None)
-        except SQLAlchemyError as e:
-            tr.state, tr.since, tr.reason, tr.flap_times, tr.open_outage_id = old
-            self._count("store_errors", f"state store failed, transition of {tr.ap} not applied: "
-                        f"{type(e).__name__}")
-            return False
+        entry = PendingTransition(tr.ap, tr.to_row(), open_, close, closes)
         if open_ is not None:
-            tr.open_outage_id = new_id
+            self._opening[tr.ap] = entry
+        self._journal.append(entry)
+        self.flush_transitions()
+        return True
+
+    @property
+    def unsaved_transitions(self) -> int:
+        """Transitions applied in memory whose store write is still to be retried."""
+        return len(self._journal)
+
+    def flush_transitions(self) -> bool:
+        """Store journaled transitions, oldest first; stop at the first failure."""
+        assert self.store is not None
+        while self._journal:
+            e = self._journal[0]
+            tr = self._aps[e.ap]
+            close = e.close
+            if e.closes is not None:
+                if e.closes.outage_id is None:
+                    close = None  # cannot happen in order; never close a wrong row
+                else:
+                    close = (e.closes.outage_id, e.close[1])  # type: ignore[index]
+            try:
+                new_id = self.store.transition(e.row, open_outage=e.open_, close_outage=close,
+                                               coverage=self._closed.get(tr.ap, []))
+            except SQLAlchemyError as err:
+                e.delayed = True
+                self._count("store_errors", f"state store failed; {len(self._journal)} transition(s) "
+                            f"kept in memory and retried: {type(err).__name__}")
+                return False
+            self._closed.pop(tr.ap, None)
+            self._journal.pop(0)
+            if e.open_ is not None:
+                e.outage_id = new_id
+                if self._opening.get(tr.ap) is e:
+                    tr.open_outage_id = new_id
+                    self._opening.pop(tr.ap, None)
+                    self._dirty.add(tr.ap)
+            if e.delayed:
+                self.stats["transitions_delayed"] += 1  # stored late, with their own times
         return True
 
     def _update_flapping(self, tr: ApTrack, now: datetime) -> bool:

@@ -272,7 +272,8 @@ class StateStore:
 
     def __init__(self, url: str, *, base_dir: Optional[Path] = None, echo: bool = False):
         self.url = resolve_url(url, base_dir)
-        self.engine: Engine = create_engine(self.url, echo=echo, future=True)
+        # pre-ping: a server that restarted (PostgreSQL) leaves dead pooled connections
+        self.engine: Engine = create_engine(self.url, echo=echo, future=True, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         Base.metadata.create_all(self.engine)
