@@ -544,8 +544,8 @@ class StatusEngine:
         The transition is applied in memory at once, and its store write goes
         through an ordered journal: if the state store fails (SQLite locked by
         another process, PostgreSQL restarting), the write waits in the journal
-        and is retried, in order and with its original times, by every later
-        transition and every :meth:`tick`; nothing is half-written and no
+        and is retried, in order and with its original times, by every
+        :meth:`tick`; nothing is half-written and no
         transition is lost while the process lives (``unsaved_transitions``).
         """
         tr.state, tr.since, tr.reason, tr.flap_times = state, since, reason, flap_times
@@ -561,7 +561,10 @@ class StatusEngine:
         if open_ is not None:
             self._opening[tr.ap] = entry
         self._journal.append(entry)
-        self.flush_transitions()
+        if len(self._journal) == 1:
+            # else the store is failing: tick() retries (each try of a locked
+            # SQLite file waits out its busy timeout; one try per tick is enough)
+            self.flush_transitions()
         return True
 
     @property
