@@ -117,6 +117,7 @@ class CounterTracker:
         self.max_gap_s = max_gap_s
         self.default_bps = default_bps
         self._last: dict[Hashable, _State] = {}
+        self._groups: dict[Hashable, int] = {}  # baselines per device: key[:-1] of tuple keys
         self.stats: dict[str, int] = {}
 
     def __len__(self) -> int:
@@ -154,11 +155,51 @@ class CounterTracker:
                 self._last[k] = _State(_Base(int(rx), int(tx), float(t),
                                              None if up is None else float(up), int(bits),
                                              None if disc is None else int(disc)))
+                g = self._group(k)
+                if g is not None:
+                    self._groups[g] = self._groups.get(g, 0) + 1
                 n += 1
         return n
 
     def forget(self, key: Hashable) -> None:
-        self._last.pop(key, None)
+        if self._last.pop(key, None) is not None:
+            self._ungroup(key)
+
+    # -- bounds against hostile input (docs/operations.md) ----------------------
+    @staticmethod
+    def _group(key: Hashable) -> Optional[Hashable]:
+        return key[:-1] if isinstance(key, tuple) and len(key) > 1 else None
+
+    def _ungroup(self, key: Hashable) -> None:
+        g = self._group(key)
+        if g is not None:
+            n = self._groups.get(g, 0) - 1
+            if n > 0:
+                self._groups[g] = n
+            else:
+                self._groups.pop(g, None)
+
+    def admits(self, key: Hashable, limit: int) -> bool:
+        """May ``key`` be tracked? True when it already is, or its device (the key
+        without its last part: source and AP) has fewer than ``limit`` baselines:
+        a device inventing interface names cannot grow memory without end."""
+        if key in self._last:
+            return True
+        g = self._group(key)
+        if g is None or self._groups.get(g, 0) < limit:
+            return True
+        self._count("device_full")
+        return False
+
+    def evict_silent(self, before_t: float) -> int:
+        """Forget baselines last read before ``before_t`` (series silent for days):
+        their next reading, if any, is a new baseline. Returns how many went."""
+        old = [k for k, st in self._last.items() if st.base.t < before_t]
+        for k in old:
+            self.forget(k)
+        if old:
+            self.stats["evicted"] = self.stats.get("evicted", 0) + len(old)
+        return len(old)
 
     # -- the rules -------------------------------------------------------------
     def update(
@@ -190,6 +231,9 @@ class CounterTracker:
         st = self._last.get(key)
         if st is None:
             self._last[key] = _State(new)
+            g = self._group(key)
+            if g is not None:
+                self._groups[g] = self._groups.get(g, 0) + 1
             self._count("first")
             return None
         base = st.base

@@ -138,7 +138,8 @@ class MqttCollector:
                     break
             samples: list[Sample] = []
             for item in batch:
-                samples.extend(self.handler.handle(item.topic, item.payload, item.received))
+                samples.extend(self.handler.handle(item.topic, item.payload, item.received,
+                                                   size=item.size))
             if samples and not self._deliver(samples):
                 # stopping with an undelivered batch: leave it unacknowledged. Its
                 # readings already moved the counter baselines, so these must not

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Optional
 
@@ -31,8 +33,25 @@ log = logging.getLogger("collectors.mqtt")
 # Every stats key, so that a zero reads as 0 (not missing).
 STAT_KEYS = ("received", "samples", "rejected", "duplicate", "clock_skew", "ignored", "site_mismatch",
              "malformed", "out_of_range", "unknown_ap", "unknown_metric", "unmatched_topic",
-             "bad_topic", "internal_error")
-MAX_UNKNOWN = 10_000  # unknown devices remembered (a flood of random ids must not eat memory)
+             "bad_topic", "internal_error", "too_large", "too_many_items", "rate_limited",
+             "unknown_untracked", "baselines_evicted")
+EVICT_EVERY_S = 600.0  # how often silent counter baselines are looked for
+
+
+@dataclass(slots=True)
+class TokenBucket:
+    """Per-device message budget: ``burst`` at once, refilled at ``rate`` per second."""
+
+    tokens: float
+    at: float  # monotonic time of the last refill
+
+    def take(self, now: float, rate: float, burst: float) -> bool:
+        self.tokens = min(burst, self.tokens + (now - self.at) * rate)
+        self.at = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
 
 
 class MessageHandler:
@@ -43,9 +62,10 @@ class MessageHandler:
         self.counters = counters or CounterTracker(max_gap_s=config.collector.max_gap_s,
                                                    default_bps=config.collector.default_link_mbps * 1e6)
         policy = MetricsPolicy(config)
+        self.limits = config.mqtt.limits
         self.parsers = {
-            "json": JsonV1Parser(self.counters, policy),
-            "collectd": CollectdParser(self.counters, config.collector.max_gap_s, policy),
+            "json": JsonV1Parser(self.counters, policy, self.limits),
+            "collectd": CollectdParser(self.counters, config.collector.max_gap_s, policy, self.limits),
             "presence": PresenceParser(),
         }
         self.dead_letters = dead_letters or DeadLetterLog(None)
@@ -54,15 +74,24 @@ class MessageHandler:
         self.unknown: dict[str, datetime] = {}
         self._rl = RateLimitedLog(log, interval_s=60.0)
         self._lock = threading.Lock()  # guards ``unknown`` against readers on other threads
+        self._buckets: dict[str, TokenBucket] = {}  # inventory APs only: bounded
+        self._evicted_at: Optional[datetime] = None
 
     def unknown_aps(self) -> dict[str, datetime]:
         with self._lock:
             return dict(self.unknown)
 
-    def handle(self, topic: str, payload: bytes, received: datetime) -> list[Sample]:
-        """Samples for one message; never raises."""
+    def handle(self, topic: str, payload: bytes, received: datetime, size: int = -1) -> list[Sample]:
+        """Samples for one message; never raises. ``size``: the payload's size on the
+        wire when the transport cut an oversized ``payload`` (-1: ``len(payload)``)."""
         self.stats["received"] += 1
         try:
+            self._evict(received)
+            size = len(payload) if size < 0 else size
+            if size > self.limits.max_payload_bytes:
+                self._reject(topic, payload, received, "too_large",
+                             f"{size} bytes > {self.limits.max_payload_bytes}")
+                return []
             return self._handle(topic, payload, received)
         except Exception as e:  # a parser bug must not stop the collector
             self._reject(topic, payload, received, "internal_error", type(e).__name__)
@@ -75,10 +104,15 @@ class MessageHandler:
             self._reject(topic, payload, received, e.reason, str(e))
             return []
         if route.ap is None:
-            if route.device in self.unknown or len(self.unknown) < MAX_UNKNOWN:
+            if route.device in self.unknown or len(self.unknown) < self.limits.max_unknown_devices:
                 with self._lock:
                     self.unknown[route.device] = received
-            self._reject(topic, payload, received, "unknown_ap", route.device)
+            else:
+                self.stats["unknown_untracked"] += 1  # counted, not remembered
+            self._reject(topic, payload, received, "unknown_ap", route.device[:200])
+            return []
+        if not self._admit(route.ap):
+            self._reject(topic, payload, received, "rate_limited", route.ap)
             return []
         if route.site_mismatch:
             self.stats["site_mismatch"] += 1
@@ -101,13 +135,35 @@ class MessageHandler:
         self.stats["samples"] += len(res.samples)
         return res.samples
 
+    def _admit(self, ap: str) -> bool:
+        """The device's token bucket: a flood from one AP never crowds out the rest."""
+        now = time.monotonic()
+        b = self._buckets.get(ap)
+        if b is None:
+            b = self._buckets[ap] = TokenBucket(float(self.limits.device_burst), now)
+        return b.take(now, self.limits.device_rate_per_s, self.limits.device_burst)
+
+    def _evict(self, received: datetime) -> None:
+        """Every EVICT_EVERY_S: forget counter baselines (and collectd series) silent
+        for ``baseline_ttl_days``, so ids and interfaces that stopped existing
+        do not hold memory for ever."""
+        if self._evicted_at is not None and (received - self._evicted_at).total_seconds() < EVICT_EVERY_S:
+            return
+        self._evicted_at = received
+        cutoff = received.timestamp() - self.limits.baseline_ttl_days * 86400.0
+        n = self.counters.evict_silent(cutoff)
+        n += self.parsers["collectd"].evict_silent(cutoff)
+        if n:
+            self.stats["baselines_evicted"] += n
+            log.info("forgot %d counter baselines silent for %.0f days", n, self.limits.baseline_ttl_days)
+
     def _reject(self, topic: str, payload: bytes, received: datetime, reason: str, detail: str) -> None:
         self.stats[reason] += 1
         self.stats["rejected"] += 1
         # one template per reason (a fixed set), so each reason has its own rate limit
         self._rl.warning(f"MQTT message rejected ({reason}); details in the dead-letter log")
         log.debug("MQTT rejected %s on %r: %s", reason, topic[:200], detail[:200])
-        self.dead_letters.append(received, topic, reason, detail, payload)
+        self.dead_letters.append(received, topic[:1024], reason, detail[:512], payload)
 
     # -- queries for the status engine / status command -------------------
     def stale_aps(self, now: datetime, since: datetime) -> dict[str, Optional[datetime]]:

@@ -40,6 +40,8 @@ from hotspot_monitor.logutil import RateLimitedLog
 from .topics import filter_of
 
 log = logging.getLogger("collectors.mqtt")
+EXCERPT = 512  # bytes kept of an oversized payload (for the dead-letter log)
+MAX_TOPIC_BYTES = 1024  # longer topics are cut (no subscription of ours is that deep)
 SESSION_EXPIRY_S = 7 * 86400  # how long the broker keeps our session (and queues for us)
 
 
@@ -52,6 +54,7 @@ class Incoming:
     retain: bool
     received: datetime
     generation: int  # which connection delivered it
+    size: int = -1  # the payload's size on the wire when ``payload`` was cut (too large)
 
 
 class MqttError(RuntimeError):
@@ -181,8 +184,12 @@ class MqttTransport:
             self._rl.warning("MQTT %s", self.last_error)
 
     def _on_message(self, client, userdata, msg) -> None:
-        item = Incoming(decode_topic(msg._topic), bytes(msg.payload), msg.qos, msg.mid,
-                        bool(msg.retain), datetime.now(timezone.utc), self.generation)
+        payload, size = msg.payload, len(msg.payload)
+        if size > self.settings.limits.max_payload_bytes:
+            payload = payload[:EXCERPT]  # never queue oversized payloads: rejected as too_large
+        topic = msg._topic[:MAX_TOPIC_BYTES]
+        item = Incoming(decode_topic(topic), bytes(payload), msg.qos, msg.mid,
+                        bool(msg.retain), datetime.now(timezone.utc), self.generation, size)
         # A full inbox (store down, backlog) blocks paho's network thread; never
         # forever, or stop() could not join it. A message dropped while stopping
         # is unacknowledged, so the broker delivers it again next time.

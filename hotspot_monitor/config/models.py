@@ -82,6 +82,25 @@ class MqttSubscription(Strict):
     store_rates: bool = True  # collectd's StoreRates setting on the publisher
 
 
+class MqttLimits(Strict):
+    """Bounds against broken or hostile publishers (docs/operations.md). Whatever
+    passes a bound is counted by reason, logged rate-limited and dead-lettered."""
+
+    max_payload_bytes: int = Field(65536, ge=256, description="larger messages are rejected "
+                                   "(too_large); the broker's max_packet_size should match")
+    max_ifaces: int = Field(64, ge=1, description="interfaces per message and counter "
+                            "baselines per device")
+    max_radios: int = Field(8, ge=1, description="client radios per message")
+    max_unknown_devices: int = Field(10_000, ge=0, description="device ids not in the inventory "
+                                     "remembered for `status` (more are counted, not kept)")
+    baseline_ttl_days: float = Field(7.0, gt=0, description="counter baselines of series "
+                                     "silent this long are forgotten")
+    device_rate_per_s: float = Field(1.0, gt=0, description="sustained messages per second "
+                                     "per device (token bucket)")
+    device_burst: int = Field(600, ge=1, description="messages a device may send at once (a "
+                              "backlog queued by the broker while the collector was away)")
+
+
 class MqttSettings(Strict):
     enabled: bool = False
     host: str = "127.0.0.1"
@@ -96,6 +115,7 @@ class MqttSettings(Strict):
     keepalive_s: int = Field(30, ge=5)
     heartbeat_timeout_s: float = Field(300.0, gt=0)
     tls: Optional[TlsSettings] = None
+    limits: MqttLimits = MqttLimits()
     subscriptions: list[MqttSubscription] = Field(
         default_factory=lambda: [
             MqttSubscription(topic="hotspot/+/+/telemetry", format="json"),

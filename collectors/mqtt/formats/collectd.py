@@ -38,6 +38,7 @@ from typing import Optional
 
 from collectors.counters import CounterTracker, traffic_fields
 from collectors.policy import MetricsPolicy
+from hotspot_monitor.config.models import MqttLimits
 from hotspot_monitor.sample import Sample
 
 from ..topics import Route
@@ -88,14 +89,33 @@ def parse_payload(payload: bytes) -> tuple[float, list[float | int]]:
 
 class CollectdParser:
     def __init__(self, counters: CounterTracker, max_gap_s: float,
-                 policy: Optional[MetricsPolicy] = None):
+                 policy: Optional[MetricsPolicy] = None, limits: Optional[MqttLimits] = None):
         self.counters = counters
         self.max_gap_s = max_gap_s
         self.policy = policy
+        self.limits = limits or MqttLimits()
         self._last_ts: dict[tuple[str, str], float] = {}
+        self._series: dict[str, int] = {}  # series per AP in _last_ts (bounded)
         self._stations: dict[str, dict[str, tuple[float, int]]] = {}
         self._mem: dict[str, _MemGroup] = {}
         self._mem_kinds: dict[str, frozenset[str]] = {}
+
+    @property
+    def max_series(self) -> int:
+        """collectd series kept per AP: a few per interface and radio, plus the system ones."""
+        return 4 * (self.limits.max_ifaces + self.limits.max_radios) + 32
+
+    def evict_silent(self, before_ts: float) -> int:
+        """Forget series last heard before ``before_ts`` (see MessageHandler._evict)."""
+        old = [k for k, ts in self._last_ts.items() if ts < before_ts]
+        for k in old:
+            del self._last_ts[k]
+            n = self._series.get(k[0], 0) - 1
+            if n > 0:
+                self._series[k[0]] = n
+            else:
+                self._series.pop(k[0], None)
+        return len(old)
 
     def parse(self, route: Route, payload: bytes, received: datetime) -> ParseResult:
         ts, values = parse_payload(payload)
@@ -108,6 +128,10 @@ class CollectdParser:
         if prev_ts is not None and ts <= prev_ts:
             res.duplicate = True
             return res
+        if prev_ts is None:
+            if self._series.get(route.ap, 0) >= self.max_series:
+                raise BadInput("too_many_items", "the device already has the most collectd series")
+            self._series[route.ap] = self._series.get(route.ap, 0) + 1
         self._last_ts[key] = ts
         when = sample_time(ts, received, res)
         tags = {"site": route.site, "ap": route.ap}
@@ -185,8 +209,10 @@ class CollectdParser:
                 raise BadInput("out_of_range", "if_octets counter")
             speed = self.policy.link_bps(route.site, None, self.counters.default_bps) \
                 if self.policy is not None else None
-            iv = self.counters.update(("collectd", route.ap, iface), values[0], values[1], ts,
-                                      bits=64, speed_bps=speed)
+            ckey = ("collectd", route.ap, iface)
+            if not self.counters.admits(ckey, self.limits.max_ifaces):
+                raise BadInput("too_many_items", "the device already has the most interfaces")
+            iv = self.counters.update(ckey, values[0], values[1], ts, bits=64, speed_bps=speed)
             fields = iv.fields() if iv is not None else None
         if fields:
             res.samples.append(Sample("ap_traffic", {**tags, "iface": iface}, fields, when))

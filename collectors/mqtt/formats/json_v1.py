@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from collectors.counters import CounterTracker
 from collectors.policy import MetricsPolicy
+from hotspot_monitor.config.models import MqttLimits
 from hotspot_monitor.sample import Sample
 
 from ..telemetry import decode_telemetry
@@ -33,9 +34,11 @@ RECENT = 64  # how many recent ts per AP are remembered for duplicate detection
 
 
 class JsonV1Parser:
-    def __init__(self, counters: CounterTracker, policy: Optional[MetricsPolicy] = None):
+    def __init__(self, counters: CounterTracker, policy: Optional[MetricsPolicy] = None,
+                 limits: Optional[MqttLimits] = None):
         self.counters = counters
         self.policy = policy
+        self.limits = limits or MqttLimits()
         self._recent: dict[str, deque[float]] = {}
 
     def parse(self, route: Route, payload: bytes, received) -> ParseResult:
@@ -49,6 +52,8 @@ class JsonV1Parser:
             raise BadInput("malformed", type(e).__name__) from None
         if not finite(t.ts):
             raise BadInput("malformed", "ts is not a finite number")
+        if len(t.ifaces) > self.limits.max_ifaces or len(t.clients) > self.limits.max_radios:
+            raise BadInput("too_many_items", f"{len(t.ifaces)} ifaces, {len(t.clients)} radios")
         res = ParseResult()
         recent = self._recent.setdefault(route.ap, deque(maxlen=RECENT))
         if t.ts in recent:
@@ -90,7 +95,12 @@ class JsonV1Parser:
             iface_bps = c.speed_mbps * 1e6 if c.speed_mbps else None
             speed = self.policy.link_bps(route.site, iface_bps, self.counters.default_bps) \
                 if self.policy is not None else iface_bps
-            iv = self.counters.update(("mqtt", route.ap, name), c.rx_bytes, c.tx_bytes, now_s,
+            key = ("mqtt", route.ap, name)
+            if not self.counters.admits(key, self.limits.max_ifaces):
+                res.problems.append(("too_many_items", f"ifaces.{name[:64]}: the device already has "
+                                     f"{self.limits.max_ifaces} interfaces"))
+                continue
+            iv = self.counters.update(key, c.rx_bytes, c.tx_bytes, now_s,
                                       bits=c.bits, uptime_s=t.uptime_s, speed_bps=speed)
             if iv is not None:
                 res.samples.append(Sample("ap_traffic", {**tags, "iface": name}, iv.fields(), when))
