@@ -23,7 +23,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 DEMO_USERNAME = "hotspot-demo"
@@ -73,8 +73,10 @@ def start_broker(port: int, data_dir: Path, *, prefer: Optional[str] = None,
 
 
 def start_mosquitto(port: int, data_dir: Path, *, password_file: Optional[Path] = None,
-                    tls: Optional[dict[str, str]] = None, timeout: float = 20.0) -> BrokerHandle:
-    """Run ``mosquitto -c <generated conf>``; ``tls`` = {cafile, certfile, keyfile}."""
+                    tls: Optional[dict[str, str]] = None, timeout: float = 20.0,
+                    extra: Sequence[str] = ()) -> BrokerHandle:
+    """Run ``mosquitto -c <generated conf>``; ``tls`` = {cafile, certfile, keyfile};
+    ``extra``: more config lines (limits such as ``max_packet_size``)."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "mosquitto.log"
@@ -92,6 +94,7 @@ def start_mosquitto(port: int, data_dir: Path, *, password_file: Optional[Path] 
         "max_queued_messages 100000",
         "max_inflight_messages 1000",
     ]
+    lines += list(extra)
     if password_file:
         lines.append(f"password_file {password_file}")
     if tls:
