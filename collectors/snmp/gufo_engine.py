@@ -309,18 +309,26 @@ class GufoSession:
         self._answered()
         return out
 
-    async def walk_columns(self, columns: Sequence[str], max_rows: int, first_reps: int = 10) -> Walk:
+    async def walk_columns(self, columns: Sequence[str], max_rows: int, first_reps: int = 10,
+                           deadline: Optional[float] = None) -> Walk:
         result: dict[str, dict[Index, Raw]] = {}
         truncated = False
         reps = max(2, min(first_reps, MAX_VARBINDS))
         for col in columns:
-            rows, cut = await self._walk_one(col, max_rows, reps)
+            if deadline is not None and time.monotonic() >= deadline:
+                self._answered()
+                return Walk(result, True, True)
+            rows, cut = await self._walk_one(col, max_rows, reps, deadline)
             result[col] = rows
             truncated = truncated or cut
+            if cut and deadline is not None and time.monotonic() >= deadline:
+                self._answered()
+                return Walk(result, True, True)
         self._answered()
         return Walk(result, truncated)
 
-    async def _walk_one(self, col: str, max_rows: int, reps: int) -> tuple[dict[Index, Raw], bool]:
+    async def _walk_one(self, col: str, max_rows: int, reps: int,
+                        deadline: Optional[float] = None) -> tuple[dict[Index, Raw], bool]:
         """One column: GETBULK of ``reps`` rows a request (GETNEXT under v1) until it ends."""
         sock, kind, plen = self.sock, self.kinds.get(col), len(col) + 1
         if self.v1:
@@ -332,6 +340,8 @@ class GufoSession:
         rows: dict[Index, Raw] = {}
         last: Optional[Index] = None
         while True:
+            if deadline is not None and time.monotonic() >= deadline:
+                return rows, True
             try:
                 batch = await self._ask(op, send, recv)
             except StopAsyncIteration:

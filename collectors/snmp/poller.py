@@ -233,11 +233,14 @@ class SnmpCollector:
         ctrl = plan.profile.controller
         ap_table = ctrl.aps.table if ctrl is not None and ctrl.aps is not None else None
         timeouts = 0  # walks in a row that timed out
+        # every table of one poll shares one time budget (collector.max_walk_s):
+        # an endless or very slow table never holds the device's slot for longer
+        deadline = time.monotonic() + self.config.collector.max_walk_s
         for tp in plan.tables:
             tname, cols = tp.name, tp.columns
             if not plan.needed(tname, data):
                 continue  # an earlier alternative answered from the scalars (UCD memory)
-            if timeouts >= WALK_TIMEOUTS_BEFORE_SKIP:
+            if timeouts >= WALK_TIMEOUTS_BEFORE_SKIP or time.monotonic() >= deadline:
                 self.stats["bad.table_skipped"] += 1
                 data.incomplete.add(tname)
                 continue
@@ -257,8 +260,8 @@ class SnmpCollector:
                 continue
             walk_started = datetime.now(timezone.utc)
             try:
-                rows, truncated = await sess.walk_columns(
-                    ask, tp.max_rows, first_reps=(hint.rows + 1) if hint else 10)
+                walk = await sess.walk_columns(
+                    ask, tp.max_rows, first_reps=(hint.rows + 1) if hint else 10, deadline=deadline)
             except SnmpFailure as e:
                 if e.reason == "snmp_timeout" and not await self._alive(sess):
                     # the agent went away during this poll: down from this walk on
@@ -270,7 +273,11 @@ class SnmpCollector:
                 timeouts = timeouts + 1 if e.reason == "snmp_timeout" else 0
                 continue
             timeouts = 0
-            if truncated:
+            rows, truncated = walk.columns, walk.truncated
+            if walk.overtime:
+                self._bad(dev, tname, "walk_time_exceeded")
+                data.incomplete.add(tname)
+            elif truncated:
                 self._bad(dev, tname, "table_truncated")
                 data.incomplete.add(tname)
             # remember the size and the columns this agent does not have

@@ -21,8 +21,9 @@ import hashlib
 import hmac
 import os
 import socket
+import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Optional, Sequence
 
 from pysnmp.carrier.asyncio.dgram import udp
 from pysnmp.entity import config as engine_config
@@ -346,13 +347,15 @@ class Session:
                             [(ObjectName(o), _NULL) for o in oids], done, None)
         return await fut
 
-    async def walk_columns(self, columns: Sequence[str], max_rows: int, first_reps: int = 10) -> Walk:
+    async def walk_columns(self, columns: Sequence[str], max_rows: int, first_reps: int = 10,
+                           deadline: Optional[float] = None) -> Walk:
         try:
-            return await self._walk(columns, max_rows, first_reps)
+            return await self._walk(columns, max_rows, first_reps, deadline)
         except PySnmpError as e:
             raise SnmpFailure("snmp_error", f"{self.label}: {type(e).__name__}: {e}") from None
 
-    async def _walk(self, columns: Sequence[str], max_rows: int, first_reps: int) -> Walk:
+    async def _walk(self, columns: Sequence[str], max_rows: int, first_reps: int,
+                    deadline: Optional[float] = None) -> Walk:
         """Walk table columns together with GETBULK (GETNEXT on v1).
 
         ``first_reps`` sizes the first GETBULK (the caller's guess of the row
@@ -369,6 +372,8 @@ class Session:
         truncated = False
         first = True
         while cursor:
+            if deadline is not None and time.monotonic() >= deadline:
+                return Walk(result, True, True)
             active = list(cursor)
             if self.version == "1":
                 vbs_in = [ObjectType(ObjectIdentity(ObjectName(cursor[c]))) for c in active]

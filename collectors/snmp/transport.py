@@ -20,7 +20,7 @@ readings on every shared recording and on net-snmp (v2c and v3).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Mapping, NamedTuple, Protocol, Sequence
+from typing import Literal, Mapping, NamedTuple, Optional, Protocol, Sequence
 
 from hotspot_monitor.config.models import SnmpCredentials
 
@@ -55,7 +55,8 @@ class Target:
 
 class Walk(NamedTuple):
     columns: dict[str, dict[Index, Raw]]  # column oid -> {row index: value}
-    truncated: bool  # a column reached max_rows
+    truncated: bool  # a column reached max_rows (or the deadline cut it)
+    overtime: bool = False  # the walk stopped at its deadline (collector.max_walk_s)
 
 
 class Session(Protocol):
@@ -67,11 +68,14 @@ class Session(Protocol):
     async def get_next(self, oids: Sequence[str]) -> dict[str, str]:
         """GETNEXT each of ``oids``: {asked oid: the oid the agent returned}; none past the end."""
 
-    async def walk_columns(self, columns: Sequence[str], max_rows: int, first_reps: int = 10) -> Walk:
+    async def walk_columns(self, columns: Sequence[str], max_rows: int, first_reps: int = 10,
+                           deadline: Optional[float] = None) -> Walk:
         """Walk table columns (GETBULK; GETNEXT under v1) until each leaves its subtree.
 
         ``first_reps`` sizes the first request from the row count seen last
-        time: every varbind past a table's end costs decoding.
+        time: every varbind past a table's end costs decoding. No request is
+        sent after ``deadline`` (``time.monotonic()``): an agent that answers
+        an endless or very slow table cannot hold a poll longer than that.
         """
 
 

@@ -167,6 +167,9 @@ class CollectorSettings(Strict):
     retries: int = Field(1, ge=0, le=10)
     concurrency: int = Field(100, ge=1, le=5000)
     max_gap_s: float = Field(900.0, gt=0, description="no rate across a longer gap")
+    max_walk_s: float = Field(20.0, gt=0, description="time budget for all table walks of one "
+                              "poll: an agent with an endless or very slow table is cut there "
+                              "(bad.walk_time_exceeded) and the poll keeps what it has")
     down_after: int = Field(3, ge=1, description="failed polls before an AP is down")
     default_link_mbps: float = Field(
         100.0, gt=0, description="what an interface carries when neither it nor its site "
