@@ -99,12 +99,15 @@ class SampleWriter:
     # -- producer side ---------------------------------------------------
     def submit(self, samples: Iterable[Sample], done: Optional[threading.Event] = None) -> None:
         """Queue samples; ``done`` is set once they are durable (store or spool)."""
-        if done is not None and not self.store_ok:
-            # the store is down: straight to the spool, without waking the
-            # writer for another attempt (and another timeout) per batch
+        if (done is not None and not self.store_ok) or self.buffered >= 2 * self.max_buffer:
+            # the store is down (straight to the spool, without waking the writer
+            # for another attempt and another timeout per batch), or so slow that
+            # memory is full: these samples wait on disk, memory stays bounded
             samples = list(samples)
             if self._spool_batch(samples):
-                done.set()
+                self.spilled += len(samples)
+                if done is not None:
+                    done.set()
                 return
         with self._lock:
             before = len(self._pending)
@@ -221,7 +224,7 @@ class SampleWriter:
         try:
             while time.monotonic() < deadline and not (self._stopping.is_set() and self._thread_is_me()):
                 head = self._oldest_spool()
-                if head is not None:
+                if head:
                     self._replay(head)
                     continue
                 with self._lock:
@@ -244,6 +247,10 @@ class SampleWriter:
         except (StoreError, OSError, sqlite3.Error) as e:
             self.failures += 1
             self.store_ok = False
+            try:
+                self.store.discard_unsent()  # the writer keeps (and accounts for) its own copy
+            except Exception:
+                log.debug("discard_unsent failed", exc_info=True)
             self.last_error = str(e) if isinstance(e, StoreError) else type(e).__name__
             self._errors.warning("store write failed (buffering %d samples): %s", len(self._pending),
                                  self.last_error)
@@ -260,34 +267,48 @@ class SampleWriter:
     def _thread_is_me(self) -> bool:
         return threading.current_thread() is self._thread
 
-    def _oldest_spool(self) -> Optional[SpoolFile]:
+    def _oldest_spool(self) -> list[SpoolFile]:
+        """The oldest spool files, as many as fit one batch (at least one): small
+        files (spooled one submit at a time) are replayed together."""
+        out: list[SpoolFile] = []
+        n = 0
         with self._spool_lock:
-            return self._spool[0] if self._spool else None
+            for f in self._spool:
+                if out and n + f.samples > self.batch_size:
+                    break
+                out.append(f)
+                n += f.samples
+        return out
 
-    def _replay(self, f: SpoolFile) -> None:
+    def _replay(self, files: list[SpoolFile]) -> None:
         with self._spool_lock:
-            f.replaying = True
+            for f in files:
+                f.replaying = True
         try:
-            try:
-                batch = self._read_spool(f.path)
-            except FileNotFoundError:
-                self._forget(f)
-                return
-            except (OSError, ValueError, KeyError, TypeError) as e:
-                bad = f.path.with_name("bad-" + f.path.name)
+            batch: list[Sample] = []
+            readable: list[SpoolFile] = []
+            for f in files:
                 try:
-                    f.path.rename(bad)
-                except OSError:
-                    pass
-                self._forget(f)
-                log.error("unreadable spool file moved to %s: %s", bad, type(e).__name__)
-                return
+                    batch += self._read_spool(f.path)
+                    readable.append(f)
+                except FileNotFoundError:
+                    self._forget(f)
+                except (OSError, ValueError, KeyError, TypeError) as e:
+                    bad = f.path.with_name("bad-" + f.path.name)
+                    try:
+                        f.path.rename(bad)
+                    except OSError:
+                        pass
+                    self._forget(f)
+                    log.error("unreadable spool file moved to %s: %s", bad, type(e).__name__)
             self._write_or_reject(batch)
-            f.path.unlink(missing_ok=True)
-            self._forget(f)
+            for f in readable:
+                f.path.unlink(missing_ok=True)
+                self._forget(f)
         finally:
             with self._spool_lock:
-                f.replaying = False
+                for f in files:
+                    f.replaying = False
 
     def _forget(self, f: SpoolFile) -> None:
         with self._spool_lock:
@@ -323,10 +344,7 @@ class SampleWriter:
             for _ in range(max(excess, 0)):
                 self._pending.popleft()
         if excess > 0:
-            self.dropped += excess
-            self.spool_full = True
-            log.error("spool unusable and memory full: dropped the %d oldest samples (%d in all)",
-                      excess, self.dropped)
+            self._drop(excess, "the spool is unusable and memory is full")
 
     def _write_or_reject(self, batch: list[Sample]) -> None:
         try:
@@ -385,9 +403,12 @@ class SampleWriter:
         return False
 
     def _make_room(self, size: int) -> None:
+        """Drop the oldest files until ``size`` more bytes fit the cap. Files being
+        replayed at that moment are not dropped (they may be landing in the store),
+        so the cap can be passed by at most one store batch for that long."""
         while self.spool_bytes + size > self.max_spool_bytes:
             if not self._drop_oldest_file(f"the spool is over its cap of "
-                                          f"{self.max_spool_bytes / 1e6:.1f} MB"):
+                                          f"{self.max_spool_bytes:,} bytes (spool.max_mb)"):
                 break
 
     def _drop_oldest_file(self, why: str) -> bool:
@@ -412,7 +433,8 @@ class SampleWriter:
             return
         self.dropped += n
         self.spool_full = True
-        log.error("spool: dropped the %d oldest samples (%d in all): %s", n, self.dropped, why)
+        self._errors.log(logging.ERROR, "spool: dropped the %d oldest samples (%d in all): %s",
+                         n, self.dropped, why)
 
     def _write_file(self, samples: list[Sample], path: Path) -> SpoolFile:
         return self._write_file_lines([s.to_json() + "\n" for s in samples], path)

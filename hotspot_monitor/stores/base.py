@@ -65,6 +65,13 @@ class MetricStore(abc.ABC):
     def close(self) -> None:
         self.flush()
 
+    def discard_unsent(self) -> None:
+        """Forget samples written but not yet stored (after a failed ``flush``).
+
+        For a caller that keeps its own copy and retries (the service's
+        SampleWriter, with its spool): the store must not hold a second copy
+        in memory, nor send samples the caller has since dropped on purpose."""
+
     def refresh_rollups(self) -> None:
         """Bring rollups up to everything stored, now (after a bulk import). Reads
         are exact without it; stores without rollups do nothing."""

@@ -156,6 +156,13 @@ class InfluxStore(MetricStore):
         if refused is not None:
             raise refused
 
+    def discard_unsent(self) -> None:
+        self._queue.join()  # the sender parks what it could not send in _pending
+        with self._lock:
+            self._lines.clear()
+            self._pending.clear()
+            self._error = None
+
     def refresh_rollups(self) -> None:
         """Roll up everything stored so far, now (e.g. after a bulk import or on a
         database written before rollups existed)."""

@@ -88,3 +88,51 @@ class TcpProxy:
                     s.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+
+
+class SlowProxy(TcpProxy):
+    """A TcpProxy whose server answers late: every chunk coming back from the
+    target waits ``delay_s`` first (a slow InfluxDB, a congested link)."""
+
+    def __init__(self, target_port: int, delay_s: float, **kw):
+        super().__init__(target_port, **kw)
+        self.delay_s = delay_s
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                if self._server is not server:
+                    client.close()
+                    upstream.close()
+                    return
+                self._conns += [client, upstream]
+            threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._slow_pipe, args=(upstream, client), daemon=True).start()
+
+    def _slow_pipe(self, src: socket.socket, dst: socket.socket) -> None:
+        import time
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                time.sleep(self.delay_s)
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
