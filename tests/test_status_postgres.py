@@ -56,6 +56,9 @@ def pg_server() -> Iterator[int]:
             stdout=lf, stderr=subprocess.STDOUT)
     try:
         wait_for(lambda: tcp_open(port), 60, "postgres", proc, log)
+        # the port opens before the server accepts sessions ("the database system is starting up")
+        wait_for(lambda: subprocess.run(_as_pg([_pg_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(port)]),
+                                        capture_output=True).returncode == 0, 60, "postgres ready", proc, log)
         yield port
     finally:
         subprocess.run(_as_pg([_pg_bin("pg_ctl"), "-D", data, "stop", "-m", "fast", "-w"]),

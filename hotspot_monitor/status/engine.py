@@ -560,6 +560,7 @@ class StatusEngine:
         entry = PendingTransition(tr.ap, tr.to_row(), open_, close, closes)
         if open_ is not None:
             self._opening[tr.ap] = entry
+        entry.delayed = bool(self._journal)
         self._journal.append(entry)
         if len(self._journal) == 1:
             # else the store is failing: tick() retries (each try of a locked
@@ -588,7 +589,8 @@ class StatusEngine:
                 new_id = self.store.transition(e.row, open_outage=e.open_, close_outage=close,
                                                coverage=self._closed.get(tr.ap, []))
             except SQLAlchemyError as err:
-                e.delayed = True
+                for waiting in self._journal:
+                    waiting.delayed = True
                 self._count("store_errors", f"state store failed; {len(self._journal)} transition(s) "
                             f"kept in memory and retried: {type(err).__name__}")
                 return False

@@ -259,23 +259,28 @@ def resolve_url(url: str, base_dir: Optional[Path] = None) -> str:
     return u.set(database=str(p)).render_as_string(hide_password=False)
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.close()
+def _sqlite_pragmas(busy_timeout_s: float) -> Any:
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        # another process holding the file locked longer than this: the engine's
+        # write fails and is retried from its journal (status/engine.py)
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+        cur.close()
+    return on_connect
 
 
 class StateStore:
     """Repository over the state tables; every method is one short transaction."""
 
-    def __init__(self, url: str, *, base_dir: Optional[Path] = None, echo: bool = False):
+    def __init__(self, url: str, *, base_dir: Optional[Path] = None, echo: bool = False,
+                 busy_timeout_s: float = 10.0):
         self.url = resolve_url(url, base_dir)
         # pre-ping: a server that restarted (PostgreSQL) leaves dead pooled connections
         self.engine: Engine = create_engine(self.url, echo=echo, future=True, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", _sqlite_pragmas(busy_timeout_s))
         Base.metadata.create_all(self.engine)
         _add_missing_columns(self.engine)
 
