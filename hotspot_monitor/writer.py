@@ -6,10 +6,11 @@ store. A caller that must know when its samples are safe (the MQTT collector
 acks the broker only then) passes a ``threading.Event``: it is set once the
 samples are in the store or fsync'ed to the spool.
 
-When the store is down or slow, samples wait in memory; past ``max_buffer``
-they spill to a spool directory as JSON lines (also while the store is merely
-slow: memory never grows past twice ``max_buffer``), and at shutdown whatever
-is still unwritten is spooled too. The spool is replayed first, oldest file
+When the store is down, samples go to a spool directory as JSON lines at
+every failed attempt (1 s doubling to ``max_backoff_s``); when it is slow,
+they wait in memory up to ``max_buffer`` and spill past it (memory never
+grows past twice ``max_buffer``); at shutdown whatever is still unwritten is
+spooled too. The spool is replayed first, oldest file
 first, when the store is back, also after a restart, so a store outage delays
 data but never loses it, as long as the spool fits its cap.
 
@@ -254,7 +255,9 @@ class SampleWriter:
             self.last_error = str(e) if isinstance(e, StoreError) else type(e).__name__
             self._errors.warning("store write failed (buffering %d samples): %s", len(self._pending),
                                  self.last_error)
-            self._spill(force=False)
+            # to disk at every failed attempt (at most max_backoff_s apart): memory stays
+            # small while the store is down, and a crash then loses at most that much
+            self._spill(force=True)
             return False
         if not self.store_ok:
             log.info("store is back; buffered samples written")

@@ -134,6 +134,22 @@ class Influxd:
         stop(self.proc)
         shutil.rmtree(self.root, ignore_errors=True)
 
+    def kill(self) -> None:
+        """SIGKILL: the server vanishes mid-request, its data stays on disk (fault tests)."""
+        self.proc.kill()
+        self.proc.wait(30)
+
+    def start_again(self, timeout: float = 60.0) -> None:
+        """Start the same server again: same config, ports and data (after ``kill``)."""
+        with open(self.log, "ab") as logf:
+            self.proc = subprocess.Popen([INFLUXD, "run", "-config", str(self.root / "influxdb.conf")],
+                                         stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+        def ping() -> bool:
+            with urllib.request.urlopen(self.url + "/ping", timeout=1) as r:
+                return r.status == 204
+        wait_for(ping, timeout, "influxd (restarted)", proc=self.proc, log=str(self.log))
+
 
 def start_influxd(auth: bool = False, timeout: float = 60.0) -> Influxd:
     """Start influxd with a generated config in a temp dir; raise with its log if it fails.
