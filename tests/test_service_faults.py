@@ -11,7 +11,7 @@ from fault_harness import Fleet, Point, chain_gaps, fleet_yaml, rss_mb, wait_for
 from services.influxd import start_influxd
 
 INTERVAL = 2.0
-OUTAGE_S = 15.0  # bench/faults.py: 10 minutes at 2,000 APs
+OUTAGE_S = 10.0  # bench/faults.py: 10 minutes at 2,000 APs
 
 
 def influx_points(influxd, db, measurement, where="") -> dict[tuple, list[dict]]:
@@ -28,7 +28,7 @@ def test_influxd_killed_while_run_polls_loses_nothing(tmp_path):
     fleet = None
     try:
         db = influxd.new_database()
-        n = 16
+        n = 12
         fleet = Fleet(tmp_path, fleet_yaml(n, INTERVAL, {"kind": "influxdb", "influxdb": {
             "url": influxd.url, "database": db, "timeout_s": 2, "create_database": False}}))
         fleet.start_run()

@@ -103,7 +103,7 @@ def test_slow_influxdb_means_back_pressure_bounded_memory_and_no_blocking(influx
         w = SampleWriter(store, spool_dir=tmp_path / "spool", flush_interval_s=0.1, max_buffer=1000,
                          batch_size=5000, max_backoff_s=0.5)
         w.start()
-        n, worst = 10_000, 0.0
+        n, worst = 6_000, 0.0
         t0 = time.monotonic()
         for k in range(0, n, 100):  # ~4,000 samples/s, faster than the slow store takes them
             a = time.monotonic()
