@@ -216,8 +216,9 @@ class SampleWriter:
     def _drain_once(self, deadline: float) -> bool:
         """Write spooled files (oldest first), then pending samples; False when the store failed.
 
-        Spooled samples are always older than those in memory (memory spills
-        whole), so checking the spool before each batch keeps the order.
+        Spool files go in the order they were written, and before memory (a
+        spill moves all of memory; while memory is full, new samples go straight
+        to the spool), so the store gets samples about in the order they came.
         ``StoreRejected`` (samples the store refuses for good) sets the batch
         aside in ``rejected-*.jsonl`` and goes on; any other failure keeps
         the samples for the next attempt.

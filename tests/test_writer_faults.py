@@ -96,7 +96,7 @@ def test_a_disk_that_refuses_the_spool_is_a_counted_loss_never_a_crash(tmp_path)
 
 def test_slow_influxdb_means_back_pressure_bounded_memory_and_no_blocking(influxd, influx_db, tmp_path):
     port = int(influxd.url.rsplit(":", 1)[1])
-    proxy = SlowProxy(port, delay_s=0.5).up()
+    proxy = SlowProxy(port, delay_s=0.3).up()
     try:
         store = InfluxStore(InfluxSettings(url=proxy.url, database=influx_db, timeout_s=10,
                                            create_database=False, batch_size=5000))
@@ -110,7 +110,7 @@ def test_slow_influxdb_means_back_pressure_bounded_memory_and_no_blocking(influx
             w.submit(traffic(i) for i in range(k, k + 100))
             worst = max(worst, time.monotonic() - a)
             time.sleep(max(0.0, t0 + (k + 100) / 4000 - time.monotonic()))
-        # never waits for the store (0.5 s per answer, several per flush); the rest is the GIL shared with the
+        # never waits for the store (0.3 s per answer, several per flush); the rest is the GIL shared with the
         # writer thread's serialization on this busy machine
         assert worst < 0.4, f"submit blocked for {worst:.3f}s"
         wait_until(lambda: w.pending == 0, timeout=90, what="the slow store to catch up")
