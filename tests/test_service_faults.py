@@ -128,3 +128,48 @@ def test_run_killed_and_restarted_no_phantom_outage_no_double_count(tmp_path):
             assert a.timestamp() <= t_kill + 0.5 and b.timestamp() >= t_restart
     finally:
         fleet.close()
+
+
+def test_spool_cap_under_run_is_logged_flagged_and_shown_by_status(tmp_path, influxd):
+    """`run` with a tiny spool cap while InfluxDB is unreachable: the defined loss is
+    logged, flagged in runtime.json and shown by `status` / `status --json`."""
+    import json
+    import subprocess
+    import sys
+
+    from services.tcpproxy import TcpProxy
+
+    db = influxd.new_database()
+    proxy = TcpProxy(int(influxd.url.rsplit(":", 1)[1])).up()
+    fleet = Fleet(tmp_path, fleet_yaml(8, 1.0, {"kind": "influxdb", "influxdb": {
+        "url": proxy.url, "database": db, "timeout_s": 1, "create_database": False}},
+        extra={"spool": {"max_mb": 0.01}}))  # 10 kB: a few seconds of 8 APs
+    try:
+        fleet.start_run()
+        wait_for(lambda: (fleet.runtime().get("snmp") or {}).get("polls_ok", 0) >= 8, 60, "a round")
+        proxy.down()
+        rt = wait_for(lambda: (lambda r: r if "spool_full" in r.get("health", []) else None)(
+            fleet.runtime()), 60, "the spool cap to be hit")
+        w = rt["writer"]
+        assert w["dropped"] > 0 and w["spool_bytes"] <= 10_000 + 5_000
+        assert {"store_down", "spool_full", "samples_dropped"} <= set(rt["health"])
+        out = subprocess.run([sys.executable, "-m", "hotspot_monitor", "status", str(fleet.cfg_path),
+                              "--base-dir", str(tmp_path), "--json"], capture_output=True, text=True,
+                             timeout=60)
+        d = json.loads(out.stdout)
+        assert "spool_full" in d["service"]["health"]
+        text = subprocess.run([sys.executable, "-m", "hotspot_monitor", "status", str(fleet.cfg_path),
+                               "--base-dir", str(tmp_path)], capture_output=True, text=True,
+                              timeout=60).stdout
+        assert "HEALTH: " in text and "spool_full" in text
+        proxy.up()
+        wait_for(lambda: (lambda w: w.get("store_ok") and w.get("spooled") == 0)(
+            fleet.runtime().get("writer") or {}), 60, "the spool to drain")
+        fleet.stop_run()
+        rt = fleet.runtime()
+        assert rt["health"] == ["samples_dropped"] and rt["writer"]["dropped"] > 0
+        log = fleet.log.read_text()
+        assert "spool: dropped the" in log and "samples were dropped in all" in log
+    finally:
+        fleet.close()
+        proxy.down()
