@@ -111,3 +111,39 @@ def test_flood_of_unknown_ids_and_oversized_payloads_leaves_good_data_intact(tmp
     finally:
         c.stop()
         broker.stop()
+
+
+def test_interface_names_per_device_are_capped_and_silent_baselines_evicted():
+    """A device inventing interface names cannot grow the counter baselines past
+    max_ifaces; baselines of series silent for baseline_ttl_days are forgotten,
+    so their next reading is a new baseline (never an interval across the silence)."""
+    from datetime import datetime, timedelta, timezone
+
+    from collectors.mqtt.handler import MessageHandler
+
+    cfg = mqtt_config(1883, "p", aps=[{"id": "a", "site": "balekambang", "mqtt_id": "a"},
+                                      {"id": "b", "site": "balekambang", "mqtt_id": "b"}],
+                      limits={"max_ifaces": 4, "baseline_ttl_days": 2})
+    h = MessageHandler(cfg)
+    t0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+    def msg(ap, ts, names, rx):
+        return h.handle(f"p/balekambang/{ap}/telemetry", encode_telemetry(TelemetryV1(
+            ts=ts.timestamp(), uptime_s=10_000 + (ts - t0).total_seconds(),
+            ifaces={n: {"rx_bytes": rx, "tx_bytes": rx} for n in names})), ts)
+
+    for k in range(5):  # 4 new names per message: only the first 4 names are ever tracked
+        msg("a", t0 + timedelta(minutes=k), [f"x{k}-{j}" for j in range(4)], 1000)
+    assert len(h.counters) == 4
+    assert h.stats["too_many_items"] == 4 * 4  # 16 interface readings refused, counted
+    out = msg("a", t0 + timedelta(minutes=10), ["x0-0"], 5000)  # a tracked one still counts
+    assert [s.fields["rx_bytes"] for s in out if s.measurement == "ap_traffic"] == [4000]
+    msg("b", t0 + timedelta(minutes=11), ["eth0"], 1)
+    assert len(h.counters) == 5
+    # three days later (> baseline_ttl_days), b speaks: a's silent baselines are forgotten
+    later = t0 + timedelta(days=3)
+    msg("b", later, ["eth0"], 2)
+    assert h.stats["baselines_evicted"] == 4 + 1  # a's four, and b's own (silent 3 days too)
+    out = msg("a", later + timedelta(minutes=1), ["x0-0"], 9000)
+    assert [s for s in out if s.measurement == "ap_traffic"] == []  # a new baseline
+    assert len(h.counters) == 2
