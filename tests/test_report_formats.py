@@ -55,6 +55,9 @@ def test_pdf_opens_in_indonesian_on_a4_with_the_figures(report) -> None:  # type
     assert "99,849 %" in first  # the city
     assert re.search(r"Alun-alun Kidul\s+Serengan\s+2\s+99,899", text), "alun's row in the site table"
     assert "dikecualikan: listrik padam" in text  # the appendix explains the power cut
+    # ... and every "why" whole, never cut: tb-1's outage of Oct 20 was half in a coverage gap
+    flat = re.sub(r"\s+", " ", text)
+    assert "tidak terpantau 1 j 0 mnt 0 dtk" in flat and "di luar bulan ini 1 j 0 mnt 0 dtk" in flat
 
 
 def test_pdf_in_english(report) -> None:  # type: ignore[no-untyped-def]

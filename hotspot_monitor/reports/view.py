@@ -13,6 +13,7 @@ from .texts import data_size, decimal_text, duration, number, texts
 
 TOP_N = 5
 LEDGER_MAX_CELL = 28  # characters; longer names are cut with an ellipsis in the PDF's ledgers
+LEDGER_LAST_WIDTH = 40  # the last column wraps at this width instead
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,11 @@ def ledger(headers: list[str], rows: list[list[Cell]]) -> str:
     1,000 APs prints in seconds. Numbers are right-aligned; headers wrap into columns."""
     def cut(text: str) -> str:
         return text if len(text) <= LEDGER_MAX_CELL else text[:LEDGER_MAX_CELL - 1] + "…"
-    body = [[cut(c.text.replace("\n", " ")) for c in r] for r in rows]
+    # the last column (the appendix's "why") is never cut: it wraps onto continuation lines
+    last = len(headers) - 1
+    tails = [_wrap(r[last].text.replace("\n", " "), LEDGER_LAST_WIDTH) if r else [] for r in rows]
+    body = [[cut(c.text.replace("\n", " ")) for c in r[:last]] + [t[0] if t else ""]
+            for r, t in zip(rows, tails)]
     right = [any(r[i].cls == "num" for r in rows) for i in range(len(headers))]
     widths = []
     for i, h in enumerate(headers):
@@ -255,9 +260,11 @@ def ledger(headers: list[str], rows: list[list[Cell]]) -> str:
             parts.append(t.rjust(widths[i]) if right[i] else t.ljust(widths[i]))
         lines.append("  ".join(parts).rstrip())
     lines.append("  ".join("─" * w for w in widths))
-    for r in body:
+    indent = " " * (sum(widths[:last]) + 2 * last)
+    for r, tail in zip(body, tails):
         lines.append("  ".join(t.rjust(widths[i]) if right[i] else t.ljust(widths[i])
                                for i, t in enumerate(r)).rstrip())
+        lines.extend(indent + more for more in tail[1:])
     return "\n".join(lines)
 
 
