@@ -24,7 +24,7 @@ from .fleet import FleetData
 # the status engine's word -> the public word
 PUBLIC_STATE = {"up": "works", "degraded": "partly", "down": "down", "closed": "closed", "unknown": "unknown"}
 LAST_OUTAGE_DAYS = 30
-MAP_W, MAP_H = 320.0, 300.0
+MAP_W = 320.0  # SVG units; the height follows the city's shape (map_height)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +133,13 @@ def _frame() -> tuple[float, float, float, float]:
 def project(lon: float, lat: float) -> tuple[float, float]:
     """lon/lat -> SVG units (equirectangular, enough for a city 10 km across)."""
     x0, x1, y0, y1 = _frame()
-    k = min(MAP_W / (x1 - x0), MAP_H / (y1 - y0))
+    k = MAP_W / (x1 - x0)
     return round((lon - x0) * k, 1), round((y1 - lat) * k, 1)
+
+
+def map_height() -> float:
+    x0, x1, y0, y1 = _frame()
+    return round(MAP_W * (y1 - y0) / (x1 - x0) + 1, 1)
 
 
 @lru_cache(maxsize=1)

@@ -103,7 +103,7 @@ def index():  # type: ignore[no-untyped-def]
         dots = [(p, *public_status.project(p.lon, p.lat)) for p in places]
         return render_template("public/index.html", groups=groups, q=q, counts=counts, total=len(places),
                                shapes=public_status.map_shapes(), dots=dots, map_w=public_status.MAP_W,
-                               map_h=public_status.MAP_H, now=current_app.extensions["hotspot"].fleet.clock(),
+                               map_h=public_status.map_height(), now=current_app.extensions["hotspot"].fleet.clock(),
                                **_common()).encode()
 
     return _cached(citizens().cache.get(("index", lang, q), render))  # type: ignore[arg-type]
