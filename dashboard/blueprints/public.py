@@ -13,10 +13,12 @@ per-address limit and size limits.
 """
 from __future__ import annotations
 
+import gzip
 import io
 import math
-from datetime import datetime, timedelta
-from typing import Optional
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Callable, Optional
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request, url_for
@@ -81,8 +83,28 @@ def _places() -> list[public_status.Place]:
     return public_status.places(d.fleet, citizens().desk, d.cfg.citizens.fixed_shown_h)
 
 
-def _cached(resp_body: bytes, mimetype: str = "text/html") -> Response:
-    r = Response(resp_body, mimetype=mimetype)
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A page as sent: the bytes and, made once, their gzip (a phone on mobile data)."""
+
+    raw: bytes
+    gz: bytes
+
+
+def _render_once(key: tuple, make: Callable[[], bytes]) -> Rendered:
+    def both() -> Rendered:
+        raw = make()
+        return Rendered(raw, gzip.compress(raw, 6, mtime=0))
+
+    return citizens().cache.get(key, both)  # type: ignore[return-value]
+
+
+def _cached(page: Rendered, mimetype: str = "text/html") -> Response:
+    gz = "gzip" in request.headers.get("Accept-Encoding", "")
+    r = Response(page.gz if gz else page.raw, mimetype=mimetype)
+    if gz:
+        r.headers["Content-Encoding"] = "gzip"
+    r.headers["Vary"] = "Accept-Encoding"
     r.headers["Cache-Control"] = f"public, max-age={int(current_app.extensions['hotspot'].cfg.citizens.cache_s)}"
     return r
 
@@ -106,7 +128,7 @@ def index():  # type: ignore[no-untyped-def]
                                map_h=public_status.map_height(), now=current_app.extensions["hotspot"].fleet.clock(),
                                **_common()).encode()
 
-    return _cached(citizens().cache.get(("index", lang, q), render))  # type: ignore[arg-type]
+    return _cached(_render_once(("index", lang, q), render))
 
 
 @bp.get("/status.json")
@@ -114,7 +136,7 @@ def index_json():  # type: ignore[no-untyped-def]
     def render() -> bytes:
         return current_app.json.dumps({"places": [p.to_json() for p in _places()]}).encode()
 
-    return _cached(citizens().cache.get(("json",), render), "application/json")  # type: ignore[arg-type]
+    return _cached(_render_once(("json",), render), "application/json")
 
 
 def _place(site: str) -> public_status.Place:
@@ -134,8 +156,7 @@ def _render_place(site: str, *, filed: Optional[Filed] = None, error: Optional[s
 
 @bp.get("/status/<site>")
 def place(site: str):  # type: ignore[no-untyped-def]
-    key = ("place", g.public_lang, site)
-    return _cached(citizens().cache.get(key, lambda: _render_place(site).encode()))  # type: ignore[arg-type]
+    return _cached(_render_once(("place", g.public_lang, site), lambda: _render_place(site).encode()))
 
 
 def _page_url(site: str) -> str:
