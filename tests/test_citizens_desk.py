@@ -1,20 +1,39 @@
-"""The report desk and the monthly figures on a real SQLite state store, worked out by hand."""
+"""The report desk and the monthly figures on real state stores (SQLite and a PostgreSQL server
+started for the module), worked out by hand."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import text
 
 from hotspot_monitor.citizens.desk import DeskError, ReportDesk
 from hotspot_monitor.citizens.monthly import report_stats
 from hotspot_monitor.status.statestore import StateStore
+from services.ports import wait_for
+from test_status_postgres import pg_server, pg_url  # noqa: F401 (fixtures: a real PostgreSQL)
 
 T0 = datetime(2026, 11, 2, 2, 40, tzinfo=timezone.utc)  # 09:40 in Surakarta
 
 
-@pytest.fixture()
-def states(tmp_path):
-    s = StateStore(f"sqlite:///{tmp_path}/state.sqlite")
+def accepts_connections(port: int) -> bool:
+    """The port opens before the server accepts sessions ("the database system is starting up")."""
+    import psycopg
+
+    try:
+        psycopg.connect(f"host=127.0.0.1 port={port} user=hs dbname=postgres", connect_timeout=5).close()
+        return True
+    except psycopg.OperationalError:
+        return False
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def states(request, tmp_path):
+    if request.param == "postgresql":
+        port = request.getfixturevalue("pg_server")
+        wait_for(lambda: accepts_connections(port), 60, "postgres sessions")
+    url = f"sqlite:///{tmp_path}/state.sqlite" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    s = StateStore(url)
     yield s
     s.close()
 
@@ -89,12 +108,9 @@ def test_contacts_are_deleted_after_the_retention(states):
     assert desk.ticket(b.ticket_id).reports[0].contact == "warga@example.id"
     assert desk.purge_contacts(T0 + timedelta(days=3)) == 1
     assert desk.ticket(b.ticket_id).reports[0].contact is None
-    raw = states.engine.raw_connection()
-    try:
-        rows = raw.execute("select contact from citizen_reports").fetchall()
-    finally:
-        raw.close()
-    assert rows == [(None,), (None,)]  # gone from the database, not just hidden
+    with states.engine.connect() as c:
+        rows = c.execute(text("select contact, contact_purge_at from citizen_reports")).all()
+    assert [tuple(r) for r in rows] == [(None, None), (None, None)]  # gone from the database
 
 
 def test_public_notices_prefer_open_tickets_and_hide_old_fixes(states):
