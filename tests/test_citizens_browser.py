@@ -117,6 +117,11 @@ def test_a_citizen_reports_the_demo_outage_and_the_partner_gets_the_evidence(wor
     assert shown_states(pg) == expected  # every place of the demo, with its state
     assert pg.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
     assert pg.locator("#pubmap circle.dot").count() == len(cfg.sites)
+    # what the phone downloaded for the page: the document and its assets, well under 100 KB
+    weight = pg.evaluate("""() => performance.getEntriesByType('navigation').concat(
+        performance.getEntriesByType('resource')).reduce((n, e) => n + e.transferSize, 0)""")
+    assert 0 < weight < 100_000, weight
+    assert pg.evaluate("performance.getEntriesByType('resource').length") >= 2  # CSS and JS were counted
     # the search filters as one types
     pg.fill("#q", "gandekan")
     assert pg.locator("li.place:visible").count() == 1
