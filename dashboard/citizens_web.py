@@ -53,23 +53,29 @@ class RateLimit:
         return wait
 
 
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    at: float
+    value: object
+
+
 class PageCache:
     """Rendered bytes per key for ``ttl`` seconds (at most ``size`` keys, oldest dropped)."""
 
     def __init__(self, ttl: float, size: int = 512, clock: Callable[[], float] = time.monotonic):
         self.ttl, self.size, self.clock = ttl, size, clock
-        self._d: OrderedDict[Hashable, tuple[float, object]] = OrderedDict()
+        self._d: OrderedDict[Hashable, _Kept] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, make: Callable[[], object]) -> object:
         now = self.clock()
         with self._lock:
             hit = self._d.get(key)
-            if hit is not None and now - hit[0] < self.ttl:
-                return hit[1]
+            if hit is not None and now - hit.at < self.ttl:
+                return hit.value
         value = make()
         with self._lock:
-            self._d[key] = (now, value)
+            self._d[key] = _Kept(now, value)
             self._d.move_to_end(key)
             while len(self._d) > self.size:
                 self._d.popitem(last=False)

@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from hotspot_monitor.citizens.desk import PublicNotice, ReportDesk
 from hotspot_monitor.config.models import WEEKDAYS, Site
 from hotspot_monitor.sample import utc
 from hotspot_monitor.status.engine import site_state
+from hotspot_monitor.status.statestore import Outage
 
 from . import geo
 from .fleet import FleetData
@@ -25,6 +26,11 @@ from .fleet import FleetData
 PUBLIC_STATE = {"up": "works", "degraded": "partly", "down": "down", "closed": "closed", "unknown": "unknown"}
 LAST_OUTAGE_DAYS = 30
 MAP_W = 320.0  # SVG units; the height follows the city's shape (map_height)
+
+
+class DayHours(NamedTuple):
+    day: str  # mon ... sun
+    hours: Optional[str]  # "HH:MM-HH:MM", None = closed that day
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +43,7 @@ class Place:
     lon: float
     state: str  # works | partly | down | closed | unknown
     since: Optional[datetime]
-    hours: list[tuple[str, Optional[str]]]  # (weekday, "HH:MM-HH:MM" or None = closed); [] = always open
+    hours: list[DayHours]  # [] = always open
     last_outage_start: Optional[datetime]
     last_outage_end: Optional[datetime]  # None while it lasts
     known_since: Optional[datetime]  # an open outage: the city knows since
@@ -52,18 +58,18 @@ class Place:
         d = asdict(self)
         for k in ("since", "last_outage_start", "last_outage_end", "known_since"):
             d[k] = utc(d[k]).isoformat() if d[k] is not None else None
-        d["hours"] = {day: h for day, h in self.hours} if self.hours else None
+        d["hours"] = {h.day: h.hours for h in self.hours} if self.hours else None
         d["city_knows"] = self.city_knows
         return d
 
 
-def hours_of(site: Site) -> list[tuple[str, Optional[str]]]:
+def hours_of(site: Site) -> list[DayHours]:
     if site.service_hours is None:
         return []
     out = []
     for d in WEEKDAYS:
         w = getattr(site.service_hours, d)
-        out.append((d, None if w in (None, "closed") else w.replace(" ", "")))
+        out.append(DayHours(d, None if w in (None, "closed") else w.replace(" ", "")))
     return out
 
 
@@ -78,11 +84,11 @@ def places(fleet: FleetData, desk: ReportDesk, fixed_shown_h: float) -> list[Pla
     for o in fleet.states.outages(open_only=True):
         if o.site not in open_by_site or o.start < open_by_site[o.site]:
             open_by_site[o.site] = o.start
-    last: dict[str, tuple[datetime, Optional[datetime]]] = {}
+    last: dict[str, Outage] = {}  # per site, the outage that started last
     for o in fleet.states.outages(start=now - timedelta(days=LAST_OUTAGE_DAYS)):
         prev = last.get(o.site)
-        if prev is None or o.start >= prev[0]:
-            last[o.site] = (o.start, o.end)
+        if prev is None or o.start >= prev.start:
+            last[o.site] = o
     notices: dict[str, PublicNotice] = desk.public_notices(now, timedelta(hours=fixed_shown_h))
     out = []
     for s in cfg.sites:
@@ -95,7 +101,7 @@ def places(fleet: FleetData, desk: ReportDesk, fixed_shown_h: float) -> list[Pla
         lo = last.get(s.id)
         n = notices.get(s.id)
         out.append(Place(s.id, s.name, s.kind, s.district, s.lat, s.lon, state, since, hours_of(s),
-                         lo[0] if lo else None, lo[1] if lo else None, open_by_site.get(s.id),
+                         lo.start if lo else None, lo.end if lo else None, open_by_site.get(s.id),
                          n.status if n else None, n.reports if n else 0))
     return out
 
@@ -123,18 +129,36 @@ class MapShape:
     label_y: float
 
 
+def dots(places: list[Place]) -> list[Dot]:
+    return [Dot(p, *project(p.lon, p.lat)) for p in places]
+
+
 @lru_cache(maxsize=1)
-def _frame() -> tuple[float, float, float, float]:
+def _frame() -> tuple[float, float, float, float]:  # lon min, lon max, lat min, lat max
     xs = [p[0] for a in geo.kecamatan() for r in a.rings for p in r]
     ys = [p[1] for a in geo.kecamatan() for r in a.rings for p in r]
     return min(xs), max(xs), min(ys), max(ys)
 
 
-def project(lon: float, lat: float) -> tuple[float, float]:
+class Point(NamedTuple):
+    x: float
+    y: float
+
+
+@dataclass(frozen=True, slots=True)
+class Dot:
+    """A place on the map."""
+
+    place: Place
+    x: float
+    y: float
+
+
+def project(lon: float, lat: float) -> Point:
     """lon/lat -> SVG units (equirectangular, enough for a city 10 km across)."""
     x0, x1, y0, y1 = _frame()
     k = MAP_W / (x1 - x0)
-    return round((lon - x0) * k, 1), round((y1 - lat) * k, 1)
+    return Point(round((lon - x0) * k, 1), round((y1 - lat) * k, 1))
 
 
 def map_height() -> float:
@@ -149,14 +173,14 @@ def map_shapes() -> tuple[MapShape, ...]:
     for a in geo.kecamatan():
         parts, xs, ys = [], [], []
         for ring in a.rings:
-            pts: list[tuple[float, float]] = []
+            pts: list[Point] = []
             for lon, lat in ring:
                 p = project(lon, lat)
-                if not pts or abs(p[0] - pts[-1][0]) + abs(p[1] - pts[-1][1]) >= 1.5:
+                if not pts or abs(p.x - pts[-1].x) + abs(p.y - pts[-1].y) >= 1.5:
                     pts.append(p)
             if len(pts) >= 3:
-                parts.append("M" + "L".join(f"{x:g},{y:g}" for x, y in pts) + "Z")
-                xs += [p[0] for p in pts]
-                ys += [p[1] for p in pts]
+                parts.append("M" + "L".join(f"{p.x:g},{p.y:g}" for p in pts) + "Z")
+                xs += [p.x for p in pts]
+                ys += [p.y for p in pts]
         out.append(MapShape(a.name, "".join(parts), round(sum(xs) / len(xs), 1), round(sum(ys) / len(ys), 1)))
     return tuple(out)

@@ -134,11 +134,18 @@ def test_public_pages_reveal_nothing_internal_and_set_no_cookie(world):
 def test_a_site_that_is_not_public_is_not_shown(tmp_path):
     now = fixed_now()
     s = seed(tmp_path, now)
-    text = config_text(tmp_path).replace("lon: 110.8121}", "lon: 110.8121, public: false}")
+    text = config_text(tmp_path).replace("lon: 110.8121}", "lon: 110.8121, public: false}").replace(
+        'service_hours: "17:00-23:00"', 'service_hours: {mon: "17:00-23:00", tue: "17:00-23:00", wed: closed, '
+        'thu: "17:00-23:00", fri: "17:00-24:00", sat: "16:00-24:00", sun: "16:00-24:00"}')
     cfg = parse_config(text, str(tmp_path / "config.yaml"))
     app = create_app(cfg, base_dir=tmp_path, testing=True, clock=lambda: now)
     try:
-        assert "sriwedari" not in places_of(get(app, "/status").get_data(as_text=True))
+        html = get(app, "/status").get_data(as_text=True)
+        assert "sriwedari" not in places_of(html)
+        nm = html[html.index('<li class="place" data-place="night-market"'):]
+        assert re.search(r'class="hours">([^<]+)<', nm).group(1) == (
+            "Sen 17:00-23:00, Sel 17:00-23:00, Rab tutup, Kam 17:00-23:00, Jum 17:00-24:00, Sab 16:00-24:00, "
+            "Min 16:00-24:00")
         assert "sriwedari" not in get(app, "/status.json").get_data(as_text=True)
         assert get(app, "/status/sriwedari").status_code == 404
         assert post(app, "/status/sriwedari/report", {"problem": "slow", "when": "now"}).status_code == 404

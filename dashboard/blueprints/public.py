@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import Callable, Optional
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -30,6 +30,7 @@ from hotspot_monitor.citizens.tables import PROBLEMS
 
 from .. import public_status
 from ..citizens_web import CitizensWeb, client_key
+from ..forms import DAY_LABELS
 from ..i18n import LOCALES
 
 bp = Blueprint("public", __name__)
@@ -43,8 +44,7 @@ STATE_WORDS = {"works": _l("Works"), "partly": _l("Partly working"), "down": _l(
                "closed": _l("Outside service hours"), "unknown": _l("No data")}
 STATUS_WORDS = {"received": _l("Report received"), "forwarded": _l("Forwarded to the network partner"),
                 "fixed": _l("Fixed")}
-DAY_WORDS = {"mon": _l("Mon"), "tue": _l("Tue"), "wed": _l("Wed"), "thu": _l("Thu"), "fri": _l("Fri"),
-             "sat": _l("Sat"), "sun": _l("Sun")}
+DAY_WORDS = DAY_LABELS
 
 
 def citizens() -> CitizensWeb:
@@ -122,7 +122,7 @@ def index():  # type: ignore[no-untyped-def]
         for p in sorted(shown, key=lambda p: ((p.kecamatan or "~"), p.name)):
             groups.setdefault(p.kecamatan or "–", []).append(p)
         counts = {s: sum(1 for p in places if p.state == s) for s in STATE_WORDS}
-        dots = [(p, *public_status.project(p.lon, p.lat)) for p in places]
+        dots = public_status.dots(places)
         return render_template("public/index.html", groups=groups, q=q, counts=counts, total=len(places),
                                shapes=public_status.map_shapes(), dots=dots, map_w=public_status.MAP_W,
                                map_h=public_status.map_height(), now=current_app.extensions["hotspot"].fleet.clock(),
