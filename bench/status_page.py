@@ -11,7 +11,7 @@ serves the dashboard with waitress on loopback (8 threads, as ``web.threads``) a
 fast as they can for ``--seconds`` (at most ``--max-requests`` in all): first ``/healthz``,
 then ``/status``, then ``/status/<site>``, then ``/healthz`` again. The page's cache
 (``citizens.cache_s``, 10 s) is on, as in production; the per-address rate limit is
-raised for the run (every request comes from 127.0.0.1; with the default of 120 a
+raised for the run (every request comes from 127.0.0.1; with the default of 600 a
 minute the limiter itself answers 429, which the bench counts apart). Loopback only.
 The target is /status >= 0.5 x /healthz. Figures go in docs/citizens.md.
 """
