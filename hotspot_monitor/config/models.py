@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from ..alerts.config import AlertsSettings, alerts_errors
+from ..citizens.config import CitizensSettings, citizens_errors
 
 ID_RE = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -206,6 +207,8 @@ class Site(Strict):
     lon: float = Field(ge=-180, le=180)
     service_hours: Optional[ServiceHours] = None
     backhaul_mbps: Optional[float] = Field(None, gt=0)
+    public: bool = Field(True, description="shown on the public status page (/status) and open to "
+                         "citizens' problem reports")
 
     @field_validator("service_hours", mode="before")
     @classmethod
@@ -350,6 +353,7 @@ class Config(Strict):
     alerts: AlertsSettings = AlertsSettings()
     web: WebSettings = WebSettings()
     partners: list[Partner] = Field(default_factory=list)
+    citizens: CitizensSettings = CitizensSettings()
 
     @field_validator("timezone")
     @classmethod
@@ -439,6 +443,7 @@ def semantic_errors(data: dict) -> list[tuple[tuple, str]]:
     if isinstance(alerts, dict):
         errs += alerts_errors(alerts, site_ids, ap_ids, ctrl_ids,
                               {it.get("district") for _, it in entries("sites")})
+    errs += citizens_errors(data)
     collector = data.get("collector") if isinstance(data.get("collector"), dict) else {}
     default = collector.get("snmp") if isinstance(collector.get("snmp"), dict) else {}
     errs += _snmp_errors(("collector", "snmp"), default)
