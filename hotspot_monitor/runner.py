@@ -21,7 +21,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Optional
 
@@ -34,6 +34,7 @@ from .stores.factory import open_store
 from .writer import SampleWriter
 
 log = logging.getLogger("hotspot_monitor.service")
+CONTACT_PURGE_EVERY = timedelta(minutes=5)
 
 
 class StartupError(Exception):
@@ -69,6 +70,8 @@ class Service:
     web: Any = None  # the dashboard's server when web.enabled (dashboard.server.WebServer)
     _queue: Optional[asyncio.Queue] = None
     _state_thread: Optional[ThreadPoolExecutor] = None  # every status engine call runs here
+    _desk: Any = None  # citizens' report desk (contacts purged by housekeeping)
+    _next_contact_purge: datetime = datetime.min.replace(tzinfo=timezone.utc)
 
     # -- start-up ----------------------------------------------------------
     def open(self) -> None:
@@ -285,6 +288,21 @@ class Service:
         events += self.engine.tick(now)
         if events:
             self._ingest(events)
+        self._purge_contacts(now)
+
+    def _purge_contacts(self, now: datetime) -> None:
+        """Reporters' contacts past their retention are deleted by the service itself, not
+        only when someone opens the queue (docs/citizens.md); at most every few minutes."""
+        if not self.cfg.citizens.enabled or self.states is None or now < self._next_contact_purge:
+            return
+        from .citizens.desk import ReportDesk
+
+        self._next_contact_purge = now + CONTACT_PURGE_EVERY
+        if self._desk is None:
+            self._desk = ReportDesk(self.states, self.cfg.citizens.contact_retention_days)
+        purged = self._desk.purge_contacts(now)
+        if purged:
+            log.info("deleted %d reporters' contacts past their retention", purged)
 
     def write_runtime(self, now: datetime, stopped: bool = False) -> None:
         """A small JSON file with the collectors' health, for ``status``."""

@@ -2,6 +2,7 @@
 started for the module), worked out by hand."""
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -159,3 +160,41 @@ def test_monthly_figures_by_hand(states):
     assert (p.reports, p.tickets, p.median_ack_s) == (0, 0, None)
     assert [r.site for r in report_stats(states.engine, start, end, ["pasar-gede", "sriwedari"])] == \
         ["pasar-gede", "sriwedari"]
+
+
+def test_the_running_service_deletes_contacts_past_their_retention(tmp_path):
+    """Without anyone opening the queue: `run`'s housekeeping purges (hotspot_monitor/runner.py)."""
+    import asyncio
+
+    from hotspot_monitor.config import load_config
+    from hotspot_monitor.runner import Service
+
+    cfg_path = tmp_path / "config.yaml"
+    cfg_path.write_text(
+        f'state: {{url: "sqlite:///{tmp_path}/state.sqlite", dir: "{tmp_path}/var"}}\n'
+        'store: {kind: sqlite, sqlite: {path: metrics.sqlite}}\n'
+        "citizens: {contact_retention_days: 1}\n"
+        "sites: [{id: sriwedari, name: Taman Sriwedari, lat: -7.568, lon: 110.81}]\n"
+        "aps: []\n")
+    cfg = load_config(cfg_path)
+    now = datetime.now(timezone.utc)
+    states = StateStore.from_config(cfg, tmp_path)
+    desk = ReportDesk(states, 1)
+    old = desk.file(site="sriwedari", problem="slow", noticed_at=now, contact="0812-old", now=now - timedelta(days=2))
+    new = desk.file(site="sriwedari", problem="slow", noticed_at=now, contact="0812-new", now=now)
+    service = Service(cfg, base_dir=tmp_path, housekeeping_s=0.2)
+
+    async def go():
+        stop = asyncio.Event()
+        task = asyncio.create_task(service.run(stop))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and desk.ticket(old.ticket_id).reports[0].contact is not None:
+            await asyncio.sleep(0.1)
+        stop.set()
+        await asyncio.wait_for(task, 30)
+    try:
+        asyncio.run(go())
+        assert desk.ticket(old.ticket_id).reports[0].contact is None
+        assert desk.ticket(new.ticket_id).reports[0].contact == "0812-new"  # its day is not up
+    finally:
+        states.close()

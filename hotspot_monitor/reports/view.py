@@ -215,6 +215,22 @@ class View:
                         Cell(status, "ok" if ln.status != "counted" else "bad"), Cell(self.why(ln))])
         return out
 
+    def citizens_headers(self) -> list[str]:
+        t = self.t
+        return [t["site"], t["citizen_reports"], t["citizen_tickets"], t["citizen_acked"], t["citizen_ack_time"],
+                t["citizen_fixed"], t["citizen_fix_time"]]
+
+    def citizens(self) -> list[list[Cell]]:
+        """Citizens' problem reports per site (hotspot_monitor/citizens/monthly.py)."""
+        def pair(median: Optional[float], mean: Optional[float]) -> str:
+            if median is None or mean is None:
+                return self.t["none"]
+            return f"{self.hms(round(median * 1e6))} / {self.hms(round(mean * 1e6))}"
+        return [[Cell(self.r.site_names.get(s.site, s.site)), Cell(number(s.reports, self.lang), "num"),
+                 Cell(number(s.tickets, self.lang), "num"), Cell(number(s.acknowledged, self.lang), "num"),
+                 Cell(pair(s.median_ack_s, s.mean_ack_s), "num"), Cell(number(s.fixed, self.lang), "num"),
+                 Cell(pair(s.median_fix_s, s.mean_fix_s), "num")] for s in self.r.citizens]
+
     def appendix_headers(self) -> list[str]:
         t = self.t
         return [t["ap"], t["site"], t["start"], t["end"], t["duration"], t["in_month"], t["counted_s"],
