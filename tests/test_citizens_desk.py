@@ -11,28 +11,15 @@ from sqlalchemy import text
 from hotspot_monitor.citizens.desk import DeskError, ReportDesk
 from hotspot_monitor.citizens.monthly import report_stats
 from hotspot_monitor.status.statestore import StateStore
-from services.ports import wait_for
 from test_status_postgres import pg_server, pg_url  # noqa: F401 (fixtures: a real PostgreSQL)
 
 T0 = datetime(2026, 11, 2, 2, 40, tzinfo=timezone.utc)  # 09:40 in Surakarta
 
 
-def accepts_connections(port: int) -> bool:
-    """The port opens before the server accepts sessions ("the database system is starting up")."""
-    import psycopg
-
-    try:
-        psycopg.connect(f"host=127.0.0.1 port={port} user=hs dbname=postgres", connect_timeout=5).close()
-        return True
-    except psycopg.OperationalError:
-        return False
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def states(request, tmp_path):
     if request.param == "postgresql":
-        port = request.getfixturevalue("pg_server")
-        wait_for(lambda: accepts_connections(port), 60, "postgres sessions")
+        request.getfixturevalue("pg_server")
     url = f"sqlite:///{tmp_path}/state.sqlite" if request.param == "sqlite" else request.getfixturevalue("pg_url")
     s = StateStore(url)
     yield s
