@@ -27,6 +27,8 @@ COMMANDS = {
     "web": ("web", "the dashboard on a production WSGI server"),
     "user": ("user", "dashboard accounts: add, list, passwd, remove, token"),
     "report": ("report", "the monthly partner report: CSV, XLSX, HTML or PDF; --send e-mails it"),
+    "setup-influx": ("setup_influx", "create or alter the InfluxDB retention policies (raw, rollups)"),
+    "prune": ("prune", "delete raw points past store.retention (SQLite; rollups stay)"),
 }
 
 

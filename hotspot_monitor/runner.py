@@ -81,6 +81,7 @@ class Service:
             raise StartupError(f"cannot create state directory {state_dir}: {e.strerror}") from None
         try:
             self.store = open_store(self.cfg.store, self.base_dir)
+            self._setup_influx_retention()
             self.store.ping()
         except StoreError as e:
             raise StartupError(f"metric store unreachable: {e}") from None
@@ -93,6 +94,38 @@ class Service:
                                    batch_size=self.cfg.store.influxdb.batch_size)
         if self.cfg.web.enabled:
             self._open_web()
+
+    def _setup_influx_retention(self) -> None:
+        """``manage_retention``: the raw and rollup RPs exist with the configured durations
+        before the first write (docs/retention.md)."""
+        influx = self.cfg.store.influxdb
+        if self.cfg.store.kind != "influxdb" or not influx.manage_retention:
+            return
+        from .stores.influx_setup import setup_retention
+
+        for action in setup_retention(self.store, self.cfg.store.retention):
+            log.info("InfluxDB %s: %s", influx.database, action)
+
+    def _prunes(self) -> bool:
+        r = self.cfg.store.retention
+        return self.cfg.store.kind == "sqlite" and (r.raw_days is not None or r.rollup_days is not None)
+
+    async def _retention(self, stop: asyncio.Event) -> None:
+        """SQLite retention as a job: a pass now, then every ``prune_interval_s``, off the loop."""
+        from .retention import prune_once
+
+        while not stop.is_set():
+            try:
+                result = await asyncio.to_thread(prune_once, self.store, self.cfg)
+                if result is not None and (result.raw_rows or result.rollup_rows):
+                    log.info("retention: pruned %d raw rows, %d rollup rows",
+                             result.raw_rows, result.rollup_rows)
+            except Exception as e:  # never take the monitor down; tried again next pass
+                log.error("retention pass failed: %s", e)
+            try:
+                await asyncio.wait_for(stop.wait(), self.cfg.store.retention.prune_interval_s)
+            except asyncio.TimeoutError:
+                pass
 
     def _open_web(self) -> None:
         """The dashboard in this process, on the service's own stores (one service
@@ -203,6 +236,8 @@ class Service:
             tasks.append(asyncio.create_task(self.alerting.run(stop), name="alerting"))
         if self._sends_reports():
             tasks.append(asyncio.create_task(self._reports(stop), name="reports"))
+        if self._prunes():
+            tasks.append(asyncio.create_task(self._retention(stop), name="retention"))
         try:
             await stop.wait()
         finally:

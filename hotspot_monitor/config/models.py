@@ -32,7 +32,13 @@ class SqliteSettings(Strict):
 class InfluxSettings(Strict):
     url: str = "http://127.0.0.1:8086"
     database: str = "hotspot"
-    retention_policy: Optional[str] = None
+    retention_policy: Optional[str] = Field(
+        None, min_length=1, description="RP of the raw points (default: the database's default RP)")
+    rollup_retention_policy: Optional[str] = Field(
+        None, min_length=1, description="RP of the rollups, :last tables and frontier "
+        "(default: retention_policy); docs/retention.md")
+    manage_retention: bool = Field(
+        False, description="run creates/alters both RPs at start, as setup-influx does (needs admin)")
     username: Optional[str] = None
     password: Optional[SecretStr] = None
     token: Optional[SecretStr] = None
@@ -43,12 +49,22 @@ class InfluxSettings(Strict):
     verify_tls: bool = True
 
 
+class RetentionSettings(Strict):
+    """How long raw points and rollups are kept (docs/retention.md). Rollups keep exact
+    sums, counts, minima and maxima, so month totals outlive the raw points."""
+
+    raw_days: Optional[float] = Field(35.0, ge=1, description="null: keep raw points forever")
+    rollup_days: Optional[float] = Field(3650.0, ge=1, description="null: keep rollups forever")
+    prune_interval_s: float = Field(3600.0, ge=60, description="how often run prunes SQLite")
+
+
 class StoreSettings(Strict):
     """Where metrics go: ``sqlite`` (embedded default) or ``influxdb``."""
 
     kind: Literal["sqlite", "influxdb"] = "sqlite"
     sqlite: SqliteSettings = SqliteSettings()
     influxdb: InfluxSettings = InfluxSettings()
+    retention: RetentionSettings = RetentionSettings()
 
 
 class StateSettings(Strict):
@@ -337,7 +353,12 @@ class Partner(Strict):
         return self.sites == "all" or site_id in self.sites
 
 
+CONFIG_VERSION = 1  # the config format this code reads (docs/hardening.md, "Upgrades")
+
+
 class Config(Strict):
+    version: Optional[int] = Field(None, description="config format version; optional, "
+                                   f"{CONFIG_VERSION} if given")
     city: Optional[str] = Field(None, description="the city's name, on the monthly report")
     timezone: str = "UTC"
     store: StoreSettings = StoreSettings()
@@ -350,6 +371,14 @@ class Config(Strict):
     alerts: AlertsSettings = AlertsSettings()
     web: WebSettings = WebSettings()
     partners: list[Partner] = Field(default_factory=list)
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, v: Optional[int]) -> Optional[int]:
+        if v is not None and v != CONFIG_VERSION:
+            raise ValueError(f"this hotspot-monitor reads config version {CONFIG_VERSION}, "
+                             f"not {v}: see docs/hardening.md (upgrades)")
+        return v
 
     @field_validator("timezone")
     @classmethod
@@ -442,6 +471,7 @@ def semantic_errors(data: dict) -> list[tuple[tuple, str]]:
     collector = data.get("collector") if isinstance(data.get("collector"), dict) else {}
     default = collector.get("snmp") if isinstance(collector.get("snmp"), dict) else {}
     errs += _snmp_errors(("collector", "snmp"), default)
+    errs += _retention_errors(data)
     for kind in ("aps", "controllers"):
         for i, dev in entries(kind):
             own = dev.get("snmp")
@@ -476,6 +506,37 @@ def _partner_report_errors(data: dict, i: int, partner: object) -> list[tuple[tu
     if sends and sched.get("enabled", True) and not partner.get("contacts"):  # type: ignore[union-attr]
         errs.append((("partners", i, "contacts"), "the monthly report is e-mailed to the contacts: "
                      "give at least one address"))
+    return errs
+
+
+def _retention_errors(data: dict) -> list[tuple[tuple, str]]:
+    """Raw points and rollups in two InfluxDB RPs: both named, and not the same one."""
+    store = data.get("store") if isinstance(data.get("store"), dict) else {}
+    influx = store.get("influxdb") if isinstance(store.get("influxdb"), dict) else {}
+    raw, rolled = influx.get("retention_policy"), influx.get("rollup_retention_policy")
+    where = ("store", "influxdb")
+    errs: list[tuple[tuple, str]] = []
+    if influx.get("manage_retention") is True:
+        for key in ("retention_policy", "rollup_retention_policy"):
+            if not influx.get(key):
+                errs.append((where + (key,), "manage_retention needs both retention_policy "
+                             "and rollup_retention_policy (two RPs, docs/retention.md)"))
+    if rolled is not None and not raw:
+        errs.append((where + ("rollup_retention_policy",), "set retention_policy (the raw RP) too"))
+    ret = store.get("retention") if isinstance(store.get("retention"), dict) else {}
+    raw_days, roll_days = ret.get("raw_days", 35.0), ret.get("rollup_days", 3650.0)
+    if (isinstance(raw_days, (int, float)) and isinstance(roll_days, (int, float))
+            and not isinstance(raw_days, bool) and not isinstance(roll_days, bool)
+            and roll_days < raw_days):
+        errs.append((("store", "retention", "rollup_days"), "must be at least raw_days "
+                     "(rollups are what is left of the raw points)"))
+    elif roll_days is not None and raw_days is None:
+        errs.append((("store", "retention", "rollup_days"), "raw points are kept forever "
+                     "(raw_days: null): set rollup_days: null too"))
+    if isinstance(raw, str) and raw and raw == rolled:
+        errs.append((where + ("rollup_retention_policy",),
+                     "must differ from retention_policy: raw points and rollups are kept "
+                     "for different times"))
     return errs
 
 

@@ -6,7 +6,8 @@ and InfluxDB 2.x/3.x have no CQs at all. Here every write records which
 5-minute units it touched; units below the frontier are recomputed from raw
 right after the raw points are written, and the frontier moves forward as data
 arrives. Recomputing (never incrementing) keeps a redelivered point from
-counting twice. Measurements, in the raw data's database and retention policy:
+counting twice. Measurements, in the raw data's database and the rollup retention
+policy (``rollup_retention_policy``, default the raw one; docs/retention.md):
 
 * ``<m>:5m``, ``<m>:1h``, ``<m>:1d`` - per series (same tags), fields
   ``<f>:n``, ``<f>:sum``, ``<f>:min``, ``<f>:max`` per numeric field;
@@ -403,7 +404,7 @@ class InfluxRollups:
         lines = [x for x in lines if x]
         n = self.store.s.batch_size
         for i in range(0, len(lines), n):
-            self.store._post_write("\n".join(lines[i:i + n]).encode())
+            self.store._post_write("\n".join(lines[i:i + n]).encode(), derived=True)
 
     # ------------------------------------------------------------ frontier
     def _write_frontier(self, m: str, until: int) -> None:

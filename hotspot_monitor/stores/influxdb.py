@@ -30,7 +30,7 @@ from ..config.models import InfluxSettings
 from ..sample import FieldValue, Sample, from_us, to_us
 from . import influxql
 from .base import StoreRejected, Aggregate, Bucket, MetricStore, Series, StoreError, StoreUnavailable
-from .influx_rollups import (LAST_BASE_US, SLOT_SPAN_US, TAG_PREFIX, InfluxRollups,
+from .influx_rollups import (LAST_BASE_US, SLOT_SPAN_US, TAG_PREFIX, InfluxRollups, is_derived,
                              last_measurement, tier_measurement)
 from .lineprotocol import Serializer
 from .rollups import (ROLLED_TYPES, STATS, UNITS, Piece, final, merge, plan, site_usable,
@@ -78,10 +78,10 @@ class InfluxStore(MetricStore):
             num_pools=2, maxsize=4, retries=False,
             timeout=urllib3.Timeout(total=settings.timeout_s),
             cert_reqs="CERT_REQUIRED" if settings.verify_tls else "CERT_NONE")
-        params = {"db": settings.database, "precision": "u"}
-        if settings.retention_policy:
-            params["rp"] = settings.retention_policy
-        self._write_url = self.url + "/write?" + urllib.parse.urlencode(params)
+        self._write_url = self._write_url_for(settings.retention_policy)
+        # rollups, :last tables and the frontier: kept longer than raw points (docs/retention.md)
+        self.rollup_rp = settings.rollup_retention_policy or settings.retention_policy
+        self._derived_write_url = self._write_url_for(self.rollup_rp)
         self._serialize = Serializer()
         self._lines: list[str] = []
         self._last_submit = time.monotonic()
@@ -214,8 +214,16 @@ class InfluxStore(MetricStore):
         if err is not None:
             raise err
 
-    def _post_write(self, body: bytes) -> None:
-        r = self._request("POST", self._write_url, body, "write")
+    def _write_url_for(self, rp: Optional[str]) -> str:
+        params = {"db": self.s.database, "precision": "u"}
+        if rp:
+            params["rp"] = rp
+        return self.url + "/write?" + urllib.parse.urlencode(params)
+
+    def _post_write(self, body: bytes, derived: bool = False) -> None:
+        """POST lines: raw points to the raw RP, rollup lines (``derived``) to the rollup RP."""
+        r = self._request("POST", self._derived_write_url if derived else self._write_url,
+                          body, "write")
         if r.status != 204:
             raise self._http_error(r, "write")
 
@@ -381,7 +389,9 @@ class InfluxStore(MetricStore):
 
     # ---------------------------------------------------------------- HTTP
     def _src(self, measurement: str) -> str:
-        return influxql.source(measurement, self.s.database, self.s.retention_policy)
+        """Where a measurement lives: rollup measurements in the rollup RP."""
+        rp = self.rollup_rp if is_derived(measurement) else self.s.retention_policy
+        return influxql.source(measurement, self.s.database, rp)
 
     def _types(self, measurement: str, need: Iterable[str] = ()) -> dict[str, str]:
         """Field types (float/integer/string/boolean): JSON turns float 1.0 into 1.
@@ -395,9 +405,21 @@ class InfluxStore(MetricStore):
             for series in self._query(q):
                 for key, ftype in series.get("values", []):
                     types.setdefault(key, ftype)
+            if any(f not in types for f in need) and not is_derived(measurement):
+                # raw points expired (retention): the rollups still know each field's type
+                types = {**self._rolled_types(measurement), **types}
             if types:  # cache only once the measurement exists
                 self._field_types[measurement] = types
         return types
+
+    def _rolled_types(self, measurement: str) -> dict[str, str]:
+        """Field types from the 5-minute rollup tier (``f:sum`` has f's type)."""
+        from .rollups import SERIES_TIERS
+
+        q = influxql.show_field_keys(self.s.database, self.rollup_rp,
+                                     tier_measurement(measurement, SERIES_TIERS[0]))
+        return {key[:-len(":sum")]: ftype for series in self._query(q)
+                for key, ftype in series.get("values", []) if key.endswith(":sum")}
 
     def _query(self, q: str, db: bool = True) -> list[dict[str, Any]]:
         """Run one statement; return its series; raise StoreError with InfluxDB's text."""
