@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .config.models import Config
+from .fileperm import private_dir, write_private_text
 from .sample import Sample
 from .status.engine import StatusEngine
 from .status.statestore import StateStore
@@ -76,7 +77,7 @@ class Service:
         paths = ServicePaths(self.base_dir)
         state_dir = paths.state_dir(self.cfg)
         try:
-            state_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(state_dir)
         except OSError as e:
             raise StartupError(f"cannot create state directory {state_dir}: {e.strerror}") from None
         try:
@@ -202,9 +203,7 @@ class Service:
         path = ServicePaths(self.base_dir).state_dir(self.cfg) / "counters.json"
         data = {name: t.snapshot() for name, t in self._trackers().items()
                 if not (name == "mqtt" and self.mqtt.counters_unsafe)}
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data))
-        tmp.replace(path)
+        write_private_text(path, json.dumps(data))
 
     # -- running -------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -343,9 +342,7 @@ class Service:
             d["mqtt"] = _jsonable(self.mqtt.stats)
             d["mqtt_unknown_aps"] = {k: v.isoformat() for k, v in self.mqtt.unknown_aps().items()}
         path = ServicePaths(self.base_dir).runtime_file(self.cfg)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(d, indent=1, default=str))
-        tmp.replace(path)
+        write_private_text(path, json.dumps(d, indent=1, default=str))
 
     async def _shutdown(self, tasks: list[asyncio.Task]) -> None:
         log.info("stopping")

@@ -46,6 +46,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from ..fileperm import private_dir, private_file
 from ..sample import utc
 
 
@@ -255,7 +256,8 @@ def resolve_url(url: str, base_dir: Optional[Path] = None) -> str:
     p = Path(u.database)
     if not p.is_absolute() and base_dir is not None:
         p = Path(base_dir) / p
-    p.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(p.parent)
+    private_file(p)
     return u.set(database=str(p)).render_as_string(hide_password=False)
 
 
