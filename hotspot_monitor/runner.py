@@ -29,6 +29,7 @@ from .config.models import Config
 from .fileperm import private_dir, write_private_text
 from .sample import Sample
 from .status.engine import StatusEngine
+from .status.migrations import SchemaTooNew
 from .status.statestore import StateStore
 from .stores.base import MetricStore, StoreError
 from .stores.factory import open_store
@@ -88,6 +89,8 @@ class Service:
             raise StartupError(f"metric store unreachable: {e}") from None
         try:
             self.states = StateStore.from_config(self.cfg, self.base_dir)
+        except SchemaTooNew as e:  # the message holds no URL
+            raise StartupError(f"state store unusable: {e}") from None
         except Exception as e:  # SQLAlchemy raises many kinds; the URL may hold a password
             raise StartupError(f"state store unusable: {type(e).__name__}") from None
         self.engine = StatusEngine(self.cfg, self.states)
