@@ -385,8 +385,8 @@ class Config(Strict):
     def _tz(cls, v: str) -> str:
         try:
             ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone {v!r}") from None
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory, a long name
+            raise ValueError(f"unknown IANA time zone {v[:100]!r}") from None
         return v
 
     @property
@@ -416,10 +416,11 @@ def semantic_errors(data: dict) -> list[tuple[tuple, str]]:
         items = data.get(kind)
         if not isinstance(items, list):
             return []
-        # values of the wrong type (a list where an id belongs) are pydantic's to
-        # report; here they are left out, so the checks below can hash them
-        return [(i, {k: v for k, v in it.items() if isinstance(v, (str, int, float, bool, dict))
-                     or v is None})
+        # values of the wrong type (a list or a mapping where an id belongs) are
+        # pydantic's to report; here they are left out, so the checks below can hash
+        # them (mappings only where one belongs: service hours, SNMP credentials)
+        return [(i, {k: v for k, v in it.items() if isinstance(v, (str, int, float, bool))
+                     or v is None or (isinstance(v, dict) and k in _MAPPING_KEYS)})
                 for i, it in enumerate(items) if isinstance(it, dict)]
 
     def ids(kind: str) -> set:
@@ -435,7 +436,9 @@ def semantic_errors(data: dict) -> list[tuple[tuple, str]]:
     site_ids, ap_ids, ctrl_ids = ids("sites"), ids("aps"), ids("controllers")
     ids("partners")
     for i, it in enumerate(data.get("partners") if isinstance(data.get("partners"), list) else []):
-        sites = it.get("sites") if isinstance(it, dict) else None
+        if not isinstance(it, dict):
+            continue
+        sites = it.get("sites")
         for j, sid in enumerate(sites if isinstance(sites, list) else []):
             if isinstance(sid, str) and sid not in site_ids:
                 errs.append((("partners", i, "sites", j), f"unknown site {sid!r}"))
@@ -496,7 +499,8 @@ def _partner_report_errors(data: dict, i: int, partner: object) -> list[tuple[tu
     if isinstance(rep.get("channel"), str):
         alerts = data.get("alerts") if isinstance(data.get("alerts"), dict) else {}
         chans = alerts.get("channels") if isinstance(alerts.get("channels"), list) else []
-        types = {c.get("id"): c.get("type") for c in chans if isinstance(c, dict)}
+        types = {c.get("id"): c.get("type") for c in chans
+                 if isinstance(c, dict) and isinstance(c.get("id"), str)}
         if rep["channel"] not in types:
             errs.append((where + ("channel",), f"unknown channel {rep['channel']!r} (alerts.channels)"))
         elif types[rep["channel"]] != "email":
@@ -507,6 +511,9 @@ def _partner_report_errors(data: dict, i: int, partner: object) -> list[tuple[tu
         errs.append((("partners", i, "contacts"), "the monthly report is e-mailed to the contacts: "
                      "give at least one address"))
     return errs
+
+
+_MAPPING_KEYS = frozenset({"service_hours", "snmp", "report"})
 
 
 def _retention_errors(data: dict) -> list[tuple[tuple, str]]:
