@@ -59,3 +59,14 @@ def write_private_text(path: PathLike, text: str) -> None:
     with open_private(tmp) as f:
         f.write(text)
     tmp.replace(p)
+
+
+def write_private_bytes(path: PathLike, data: bytes) -> None:
+    """Replace ``path`` atomically with ``data``, as a 0640 file (its directory 0750)."""
+    p = Path(path)
+    private_dir(p.parent)
+    tmp = p.with_name(f"{p.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    tmp.replace(p)
