@@ -238,3 +238,46 @@ def test_influx_retention_policies_keep_month_totals_exact(influxd_retention, tm
     fresh = InfluxStore(settings)
     check_month(fresh, data)
     fresh.close()
+
+
+def test_run_prunes_the_sqlite_store_as_a_job(tmp_path):
+    """A real `run` prunes at start (then every prune_interval_s): last September's raw
+    points go, the kept month-edge points and the month's totals stay."""
+    import signal
+    import subprocess
+    import sys
+
+    from services.ports import wait_for
+
+    path = tmp_path / "var" / "metrics.sqlite"
+    path.parent.mkdir()
+    data = month_data()
+    store = SqliteStore(path)
+    store.write(data)
+    store.refresh_rollups()
+    store.close()
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("timezone: Asia/Jakarta\nstore: {retention: {raw_days: 35}, "
+                   "sqlite: {path: var/metrics.sqlite}}\n")
+
+    def raw_rows() -> int:
+        con = sqlite3.connect(path)
+        try:
+            return con.execute("SELECT count(*) FROM points WHERE series_id IN "
+                               "(SELECT id FROM series WHERE measurement = 'ap_traffic')").fetchone()[0]
+        finally:
+            con.close()
+
+    log = tmp_path / "run.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "hotspot_monitor", "run", str(cfg)],
+                                cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: raw_rows() == 2 * len(SERIES), 60, "run's prune", proc=proc, log=str(log))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0, log.read_text()
+    assert "retention: pruned %d raw rows" % (len(data) - 2 * len(SERIES)) in log.read_text()
+    fresh = SqliteStore(path)
+    check_month(fresh, data)
+    fresh.close()

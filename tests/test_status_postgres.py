@@ -36,6 +36,13 @@ def _as_pg(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
 
+def _accepts(port: int) -> bool:
+    import psycopg
+
+    with psycopg.connect(f"host=127.0.0.1 port={port} user=hs dbname=postgres", connect_timeout=2):
+        return True
+
+
 @pytest.fixture(scope="module")
 def pg_server() -> Iterator[int]:
     import psycopg  # noqa: F401  (fail early and clearly if the driver is missing)
@@ -55,7 +62,9 @@ def pg_server() -> Iterator[int]:
                     "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]),
             stdout=lf, stderr=subprocess.STDOUT)
     try:
-        wait_for(lambda: tcp_open(port), 60, "postgres", proc, log)
+        # the port opens before the server accepts sessions ("the database system is
+        # starting up"): ready is a real connection
+        wait_for(lambda: tcp_open(port) and _accepts(port), 60, "postgres", proc, log)
         yield port
     finally:
         subprocess.run(_as_pg([_pg_bin("pg_ctl"), "-D", data, "stop", "-m", "fast", "-w"]),
