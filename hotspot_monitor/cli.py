@@ -29,7 +29,7 @@ COMMANDS = {
     "user": ("user", "dashboard accounts: add, list, passwd, remove, token"),
     "report": ("report", "the monthly partner report: CSV, XLSX, HTML or PDF; --send e-mails it"),
     "setup-influx": ("setup_influx", "create or alter the InfluxDB retention policies (raw, rollups)"),
-    "prune": ("prune", "delete raw points past store.retention (SQLite; rollups stay)"),
+    "prune": ("prune", "one retention pass: raw points past store.retention go, rollups stay"),
 }
 
 

@@ -45,5 +45,5 @@ def prune_once(store: MetricStore, cfg: Config, now: Optional[datetime] = None) 
     raw, rolled = cutoffs(cfg, now)
     if raw is None and rolled is None:
         return None
-    edges = month_edges(cfg.tz, raw or now)
+    edges = month_edges(cfg.tz, now)
     return store.prune(raw_before=raw, rollups_before=rolled, keep_after=edges)

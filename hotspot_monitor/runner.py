@@ -111,11 +111,12 @@ class Service:
             log.info("InfluxDB %s: %s", influx.database, action)
 
     def _prunes(self) -> bool:
+        """SQLite: prune; InfluxDB (its RPs expire data): keep the month-edge points."""
         r = self.cfg.store.retention
-        return self.cfg.store.kind == "sqlite" and (r.raw_days is not None or r.rollup_days is not None)
+        return r.raw_days is not None or r.rollup_days is not None
 
     async def _retention(self, stop: asyncio.Event) -> None:
-        """SQLite retention as a job: a pass now, then every ``prune_interval_s``, off the loop."""
+        """Retention as a job: a pass now, then every ``prune_interval_s``, off the loop."""
         from .retention import prune_once
 
         while not stop.is_set():

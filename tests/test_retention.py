@@ -132,7 +132,7 @@ def test_sqlite_prune_keeps_month_totals_exact(tmp_path):
     assert prune_once(fresh, config(), now=now).raw_rows == 0
     gone = prune_once(fresh, config(), now=MONTH_END + timedelta(days=402))
     assert gone.rollup_rows > 0
-    # rollups go in whole UTC days up to the raw cutoff (2026-09-30 23:05 UTC here)
+    # rollups go in whole UTC days up to the raw cutoff (the frontier, 2026-09-30 22:45 UTC, here)
     assert fresh.totals("ap_traffic", "rx_bytes", start=MONTH_START,
                         end=datetime(2026, 9, 30, tzinfo=timezone.utc), group_by=["ap"]) == {}
     assert fresh.totals("ap_traffic", "rx_bytes", start=datetime(2026, 9, 30, tzinfo=timezone.utc),
@@ -217,6 +217,15 @@ def test_influx_retention_policies_keep_month_totals_exact(influxd_retention, tm
     store.flush()
     store.refresh_rollups()
     check_month(store, data)
+    # the retention job while the month is young: the first point after each month edge
+    # is copied to the rollup RP (a pass just after each edge)
+    cfg = load_config(cfg_file)
+    for when in (MONTH_START + timedelta(days=2), MONTH_END + timedelta(days=2)):
+        assert prune_once(store, cfg, now=when).raw_rows == 0
+    edges_before = {e: store.points("ap_traffic", start=e, first=1) for e in (MONTH_START, MONTH_END)}
+    assert {e: {(s.tags["site"], s.tags["ap"], s.tags["iface"]): s.time for s in pts}
+            for e, pts in edges_before.items()} == {e: first_after(data, e)
+                                                     for e in (MONTH_START, MONTH_END)}
     store.close()
     # raw points in the raw RP, rollups in the long one, nothing in the default RP
     assert _count(server, db, "raw", "ap_traffic") == len(data)
@@ -237,6 +246,11 @@ def test_influx_retention_policies_keep_month_totals_exact(influxd_retention, tm
 
     fresh = InfluxStore(settings)
     check_month(fresh, data)
+    # what the report reads at the month edges is still there, fields and types included
+    for e, pts in edges_before.items():
+        assert fresh.points("ap_traffic", start=e, first=1) == pts
+    assert fresh.points("ap_traffic", start=MONTH_START, end=MONTH_END) == [
+        p for p in edges_before[MONTH_START] if p.time < MONTH_END]
     fresh.close()
 
 
@@ -273,11 +287,34 @@ def test_run_prunes_the_sqlite_store_as_a_job(tmp_path):
         proc = subprocess.Popen([sys.executable, "-m", "hotspot_monitor", "run", str(cfg)],
                                 cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
     try:
-        wait_for(lambda: raw_rows() == 2 * len(SERIES), 60, "run's prune", proc=proc, log=str(log))
+        wait_for(lambda: "retention: pruned" in log.read_text(), 60, "run's prune", proc=proc,
+                 log=str(log))
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0, log.read_text()
     assert "retention: pruned %d raw rows" % (len(data) - 2 * len(SERIES)) in log.read_text()
+    assert raw_rows() == 2 * len(SERIES)
     fresh = SqliteStore(path)
     check_month(fresh, data)
     fresh.close()
+
+
+def test_prune_and_setup_influx_commands(tmp_path, capsys):
+    path = tmp_path / "m.sqlite"
+    data = month_data()
+    store = SqliteStore(path)
+    store.write(data)
+    store.refresh_rollups()
+    store.close()
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("timezone: Asia/Jakarta\nstore: {sqlite: {path: m.sqlite}}\n")
+    assert cli_main(["prune", str(cfg), "--base-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"pruned {len(data) - 2 * len(SERIES)} raw rows and 0 rollup rows" in out
+    assert "ap_traffic before 2026-09-30T22:45:00+00:00" in out  # the frontier: last point 22:40:07
+    assert cli_main(["prune", str(cfg), "--base-dir", str(tmp_path)]) == 0
+    assert "pruned 0 raw rows" in capsys.readouterr().out
+
+    cfg.write_text("store: {kind: influxdb, influxdb: {url: 'http://127.0.0.1:9'}}\n")
+    assert cli_main(["setup-influx", str(cfg)]) == 2
+    assert "set retention_policy and rollup_retention_policy" in capsys.readouterr().err

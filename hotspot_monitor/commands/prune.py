@@ -1,4 +1,5 @@
-"""prune: one retention pass on the SQLite metric store (``run`` does it periodically)."""
+"""prune: one retention pass on the metric store (``run`` does it periodically): SQLite
+deletes raw rows past ``store.retention``; InfluxDB keeps the month-edge points."""
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,11 @@ def main(args: argparse.Namespace) -> int:
         print(f"hotspot-monitor prune: {e}", file=sys.stderr)
         return 1
     if result is None:
-        print(f"{args.file}: nothing to prune here: InfluxDB expires data by its retention "
-              "policies (hotspot-monitor setup-influx), or retention is off")
+        print(f"{args.file}: retention is off (store.retention)")
+        return 0
+    if cfg.store.kind == "influxdb":
+        print(f"{args.file}: InfluxDB expires points by its retention policies (setup-influx); "
+              "the first point after each month edge is kept in <measurement>:edge")
         return 0
     marks = ", ".join(f"{m} before {t.isoformat()}" for m, t in sorted(result.raw_until.items()))
     print(f"{args.file}: pruned {result.raw_rows} raw rows and {result.rollup_rows} rollup rows; "

@@ -18,6 +18,8 @@ policy (``rollup_retention_policy``, default the raw one; docs/retention.md):
   one series" ~7x faster than "one row of 5,000 series"; far-future times are
   never dropped by a retention policy). Tags are string fields ``tag:<key>``,
   fields one JSON string ``_fields``, the sample's time ``_time`` (µs);
+* ``<m>:edge`` - copies of each series' first raw point after each month edge
+  (``InfluxStore.prune``, run by the retention job), for the report;
 * ``hotspot_rollups`` - the frontier per measurement (tag ``measurement``,
   field ``until_us``), stamped with the time it was written.
 """
@@ -63,9 +65,14 @@ def last_measurement(m: str) -> str:
     return f"{m}:last"
 
 
+def edge_measurement(m: str) -> str:
+    """Each series' first point after each month edge, kept past the raw retention."""
+    return f"{m}:edge"
+
+
 def is_derived(name: str) -> bool:
     return name == FRONTIER or any(name.endswith(":" + t.name) for t in TIERS) \
-        or name.endswith(":last")
+        or name.endswith(":last") or name.endswith(":edge")
 
 
 TagKey = tuple[tuple[str, str], ...]  # a series' tags, sorted
