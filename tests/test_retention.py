@@ -318,3 +318,19 @@ def test_prune_and_setup_influx_commands(tmp_path, capsys):
     cfg.write_text("store: {kind: influxdb, influxdb: {url: 'http://127.0.0.1:9'}}\n")
     assert cli_main(["setup-influx", str(cfg)]) == 2
     assert "set retention_policy and rollup_retention_policy" in capsys.readouterr().err
+
+
+def test_run_creates_the_retention_policies_when_it_manages_them(influxd_retention, tmp_path):
+    from hotspot_monitor.runner import Service
+
+    db = "t_managed"
+    cfg = parse_config(
+        "store:\n  kind: influxdb\n  retention: {raw_days: 40, rollup_days: 800}\n"
+        f"  influxdb: {{url: '{influxd_retention.url}', database: {db}, retention_policy: raw,\n"
+        "             rollup_retention_policy: long, manage_retention: true}\n"
+        f"state: {{dir: '{tmp_path}/var', url: 'sqlite:///{tmp_path}/state.sqlite'}}\n", "c.yaml", {})
+    service = Service(cfg, base_dir=tmp_path)
+    service.open()  # before the first write: the RPs exist, ping() reads the raw RP
+    service.close()
+    assert {k: v for k, v in _rps(influxd_retention, db).items() if k != "autogen"} == {
+        "raw": "960h0m0s", "long": "19200h0m0s"}
