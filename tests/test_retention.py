@@ -92,7 +92,9 @@ def config(extra: str = "") -> object:
                         + extra, "test.yaml", {})
 
 
-def test_sqlite_prune_keeps_month_totals_exact(tmp_path):
+def test_sqlite_prune_keeps_month_totals_exact(tmp_path, monkeypatch):
+    from hotspot_monitor.stores import sqlite_retention
+    monkeypatch.setattr(sqlite_retention, "SERIES_BATCH", 2)  # several delete batches per day
     path = tmp_path / "metrics.sqlite"
     data = month_data()
     store = SqliteStore(path)

@@ -38,7 +38,7 @@ from . import sqlite_rollups as rolls
 from .base import (StoreRejected, Aggregate, Bucket, MetricStore, PruneResult, Series, StoreError,
                    StoreUnavailable)
 from .common import normalize
-from .rollups import (FIVE_MIN, ROLLED_TYPES, STATS, Grid, Piece, StepSizer, final, floor,
+from .rollups import (DAY, FIVE_MIN, ROLLED_TYPES, STATS, Grid, Piece, StepSizer, final, floor,
                       frontier_target, grids, merge, plan, site_key, site_usable)
 
 log = logging.getLogger(__name__)
@@ -354,8 +354,9 @@ class SqliteStore(MetricStore):
               keep_after: Sequence[datetime] = ()) -> PruneResult:
         """Delete rolled-up raw rows before ``raw_before`` (keeping each series' first
         row after every ``keep_after`` instant) and rollups before ``rollups_before``,
-        never rollups of a range whose raw rows are still there; a transaction per day
-        of raw rows, so writers wait little."""
+        never rollups of a range whose raw rows are still there. Short transactions
+        (a day of rows of a batch of series), so writers wait little; see
+        ``sqlite_retention``."""
         if not self.rollups:
             raise StoreError(f"SQLite {self.path}: a store without rollups cannot prune "
                              "(the raw rows are all there is)")
@@ -366,34 +367,44 @@ class SqliteStore(MetricStore):
             self._load_series(con)
             by_measurement = {m: list(sids) for m, sids in self._names.sids_of.items()}
             groups = {m: list(g) for m, g in self._names.gids_of.items()}
-        marks = retention.watermarks(con)
+        done: dict[str, int] = {m: k.deleted_until for m, k in retention.marks(con).items()}
         for m, sids in sorted(by_measurement.items()):
+            if self._closing:
+                break
             cutoff = (retention.raw_cutoff(to_us(raw_before), rolls.get_frontier(con, m))
                       if raw_before is not None else None)
-            lo = marks.get(m)
-            if cutoff is not None and (lo is None or lo < cutoff):
-                if lo is None:
-                    lo = retention.oldest(con, sids)
-                if lo is not None and lo < cutoff:
-                    edges = [to_us(e) for e in keep_after if lo <= to_us(e) < cutoff]
-                    keep = retention.kept_points(con, sids, edges)
-                    n_raw += self._delete_chunks(con, m, sids, lo, cutoff, keep)
-                    marks[m] = cutoff
-            if rollups_before is not None and m in marks:
-                before = min(to_us(rollups_before), marks[m])
-                n_roll += self._in_transaction(con, lambda: retention.delete_rollups(
-                    con, sids, groups.get(m, []), before))
+            lo = done.get(m)
+            if lo is None and cutoff is not None:
+                lo = retention.oldest(con, sids)
+            if cutoff is not None and lo is not None and lo < cutoff:
+                edges = [to_us(e) for e in keep_after if lo <= to_us(e) < cutoff]
+                keep = retention.kept_points(con, sids, edges)
+                n, done[m] = self._delete_windows(con, m, sids, lo, cutoff, keep)
+                n_raw += n
+            if rollups_before is not None and m in done:
+                before = floor(min(to_us(rollups_before), done[m]), DAY)
+                for tier, table in rolls.TABLES.items():
+                    ids = groups.get(m, []) if tier.site else sids
+                    for i in range(0, len(ids), retention.SERIES_BATCH):
+                        n_roll += self._in_transaction(con, lambda: retention.delete_rollups(
+                            con, table, ids[i:i + retention.SERIES_BATCH], before))
         self._latest = {}
-        return PruneResult(n_raw, n_roll, {m: from_us(t) for m, t in marks.items()})
+        return PruneResult(n_raw, n_roll, {m: from_us(t) for m, t in done.items()})
 
-    def _delete_chunks(self, con: sqlite3.Connection, m: str, sids: list[int], lo: int,
-                       cutoff: int, keep: set[tuple[int, int]]) -> int:
+    def _delete_windows(self, con: sqlite3.Connection, m: str, sids: list[int], lo: int,
+                        cutoff: int, keep: dict[int, list[int]]) -> tuple[int, int]:
+        """Give up and delete [lo, cutoff) a day at a time; (rows deleted, deleted until)."""
         n, a = 0, lo
+        batch = retention.SERIES_BATCH
         while a < cutoff and not self._closing:
-            b = min(cutoff, floor(a, retention.CHUNK_US) + retention.CHUNK_US)
-            n += self._in_transaction(con, lambda: retention.delete_raw(con, m, sids, a, b, keep))
+            b = min(cutoff, floor(a, retention.WINDOW_US) + retention.WINDOW_US)
+            self._in_transaction(con, lambda: retention.give_up(con, m, b, a))
+            for i in range(0, len(sids), batch):
+                n += self._in_transaction(con, lambda: retention.delete_raw(
+                    con, sids[i:i + batch], a, b, keep))
+            self._in_transaction(con, lambda: retention.deleted(con, m, b))
             a = b
-        return n
+        return n, a
 
     def _in_transaction(self, con: sqlite3.Connection, work: Any) -> Any:
         with self._write_lock:
