@@ -69,6 +69,7 @@ class Service:
     alerting: Any = None
     started_at: Optional[datetime] = None
     web: Any = None  # the dashboard's server when web.enabled (dashboard.server.WebServer)
+    retention: Optional[dict[str, Any]] = None  # the last retention pass, for runtime.json
     _queue: Optional[asyncio.Queue] = None
     _state_thread: Optional[ThreadPoolExecutor] = None  # every status engine call runs here
 
@@ -120,13 +121,19 @@ class Service:
         from .retention import prune_once
 
         while not stop.is_set():
+            began = datetime.now(timezone.utc)
             try:
                 result = await asyncio.to_thread(prune_once, self.store, self.cfg)
                 if result is not None and (result.raw_rows or result.rollup_rows):
                     log.info("retention: pruned %d raw rows, %d rollup rows",
                              result.raw_rows, result.rollup_rows)
+                self.retention = {"last_pass": began.isoformat(), "error": None} | (
+                    {"raw_rows": result.raw_rows, "rollup_rows": result.rollup_rows,
+                     "raw_until": {m: t.isoformat() for m, t in result.raw_until.items()}}
+                    if result is not None else {})
             except Exception as e:  # never take the monitor down; tried again next pass
                 log.error("retention pass failed: %s", e)
+                self.retention = {"last_pass": began.isoformat(), "error": str(e)}
             try:
                 await asyncio.wait_for(stop.wait(), self.cfg.store.retention.prune_interval_s)
             except asyncio.TimeoutError:
@@ -338,6 +345,8 @@ class Service:
         }
         if self.alerting is not None:
             d["alerts"] = _jsonable(self.alerting.stats)
+        if self.retention is not None:
+            d["retention"] = self.retention
         if self.snmp is not None:
             d["snmp"] = _jsonable(getattr(self.snmp, "stats", {}))
             # devices, seconds, cpu_s, failures by reason, finished (None before the first round)

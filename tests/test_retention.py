@@ -2,6 +2,7 @@
 month totals still exact from the rollups (docs/retention.md)."""
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from datetime import datetime, timedelta, timezone
@@ -289,13 +290,20 @@ def test_run_prunes_the_sqlite_store_as_a_job(tmp_path):
         proc = subprocess.Popen([sys.executable, "-m", "hotspot_monitor", "run", str(cfg)],
                                 cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
     try:
-        wait_for(lambda: "retention: pruned" in log.read_text(), 60, "run's prune", proc=proc,
-                 log=str(log))
+        runtime = tmp_path / "var" / "runtime.json"
+
+        def pruned() -> bool:  # the pass is logged, then shown in runtime.json (for `status`)
+            return "raw_rows" in json.loads(runtime.read_text()).get("retention", {})
+
+        wait_for(pruned, 60, "run's prune", proc=proc, log=str(log))
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0, log.read_text()
     assert "retention: pruned %d raw rows" % (len(data) - 2 * len(SERIES)) in log.read_text()
     assert raw_rows() == 2 * len(SERIES)
+    shown = json.loads(runtime.read_text())["retention"]
+    assert (shown["raw_rows"], shown["error"]) == (len(data) - 2 * len(SERIES), None)
+    assert shown["raw_until"]["ap_traffic"] == "2026-09-30T22:45:00+00:00"
     fresh = SqliteStore(path)
     check_month(fresh, data)
     fresh.close()
