@@ -127,7 +127,8 @@ def test_sqlite_prune_keeps_month_totals_exact(tmp_path, monkeypatch):
     late = Sample("ap_traffic", {"site": "balekambang", "ap": "balekambang-1", "iface": "wan"},
                   {"rx_bytes": 5, "tx_bytes": 5, "interval_s": 60.0}, MONTH_START + timedelta(days=3))
     fresh.write([late])
-    with pytest.raises(StoreRejected, match="older than the raw retention"):
+    with pytest.raises(StoreRejected, match=r"1 sample\(s\) not written: older than the raw "
+                       r"retention \(ap_traffic is pruned before 2026-09-30T22:45:00\+00:00"):
         fresh.flush()
     check_month(fresh, data)
 

@@ -345,9 +345,10 @@ class SqliteStore(MetricStore):
                 first = first or (m, mark)
             else:
                 kept.append(r)
-        if refused:
-            self._conflicts.append(f"{refused} older than the raw retention ({first[0]} is pruned "
-                                   f"before {from_us(first[1]).isoformat()})")
+        if refused:  # one entry per sample: flush() reports how many
+            self._conflicts.extend([f"older than the raw retention ({first[0]} is pruned before "
+                                    f"{from_us(first[1]).isoformat()}; store.retention.raw_days)"]
+                                   * refused)
         return kept
 
     def prune(self, *, raw_before: Optional[datetime], rollups_before: Optional[datetime],
