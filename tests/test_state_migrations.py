@@ -106,3 +106,18 @@ def test_a_newer_state_db_is_refused_and_left_as_it_is(tmp_path):
     assert con.execute("SELECT count(*) FROM outages").fetchone() == (1,)
     assert con.execute("SELECT version FROM schema_version").fetchone() == (99,)
     con.close()
+
+
+def test_two_processes_opening_an_old_db_at_once_both_get_the_upgraded_schema(tmp_path):
+    """`run` and `web` started together on an old DB: one upgrades, neither fails."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "state.sqlite"
+    make_old_db(path)
+    code = ("import sys; from hotspot_monitor.status.statestore import StateStore; "
+            f"s = StateStore('sqlite:///{path}'); print(s.schema_version, len(s.outages()))")
+    with ThreadPoolExecutor(3) as pool:
+        runs = list(pool.map(lambda _: subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                                      text=True, timeout=60), range(3)))
+    assert [(r.returncode, r.stdout.split()) for r in runs] == [
+        (0, [str(migrations.CURRENT), "2"])] * 3, [r.stderr[-500:] for r in runs]

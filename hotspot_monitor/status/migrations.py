@@ -24,7 +24,7 @@ from typing import Callable
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, inspect, select, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 log = logging.getLogger(__name__)
 
@@ -126,18 +126,34 @@ def upgrade(engine: Engine, metadata: MetaData, existed: bool) -> tuple[int, int
     for step in STEPS:
         if step.version <= at:
             continue
-        with engine.begin() as c:
-            now = current_version(c)
-            if now is not None and now >= step.version:  # another process did it
-                at = now
-                continue
-            step.apply(c, metadata)
-            _stamp(c, step.version, insert=now is None)
+        try:
+            with engine.begin() as c:
+                now = current_version(c)
+                if now is not None and now >= step.version:  # another process did it
+                    at = now
+                    continue
+                step.apply(c, metadata)
+                _stamp(c, step.version, insert=now is None)
+        except SQLAlchemyError:
+            # `run` and `web` started together: the other one may have applied this step
+            # meanwhile (its ALTER or version row won); anything else is a real failure
+            with engine.begin() as c:
+                now = current_version(c)
+            if now is None or now < step.version:
+                raise
+            at = now
+            continue
         log.info("state schema upgraded to version %d: %s", step.version, step.what)
         at = step.version
     # additive changes (a nullable column, an index) need no step of their own: they are
     # made on every open, as before versioning, so code that adds one keeps working
-    with engine.begin() as c:
-        _add_missing_columns(c, metadata)
-        _add_missing_indexes(c, metadata)
+    for attempt in (1, 2):  # a second look when another process added the same at once
+        try:
+            with engine.begin() as c:
+                _add_missing_columns(c, metadata)
+                _add_missing_indexes(c, metadata)
+            break
+        except SQLAlchemyError:
+            if attempt == 2:
+                raise
     return found, at
