@@ -345,3 +345,35 @@ def test_run_creates_the_retention_policies_when_it_manages_them(influxd_retenti
     service.close()
     assert {k: v for k, v in _rps(influxd_retention, db).items() if k != "autogen"} == {
         "raw": "960h0m0s", "long": "19200h0m0s"}
+
+
+def test_setup_influx_rolls_up_what_the_raw_rp_already_holds(influxd_retention, tmp_path, capsys):
+    """Raw points written before rollups were kept (a raw-only writer, an older release):
+    setup-influx rolls them up before the raw RP can expire them."""
+    server, db = influxd_retention, "t_backlog"
+    cfg_file = tmp_path / "influx.yaml"
+    cfg_file.write_text(
+        "store:\n  kind: influxdb\n  retention: {raw_days: 400}\n"
+        f"  influxdb: {{url: '{server.url}', database: {db}, retention_policy: raw,\n"
+        "             rollup_retention_policy: rollups}\n")
+    assert cli_main(["setup-influx", str(cfg_file)]) == 0
+    from hotspot_monitor.config.loader import load_config
+    settings = load_config(cfg_file).store.influxdb
+    data = month_data()
+    raw_only = InfluxStore(settings, rollups=False)
+    raw_only.write(data)
+    raw_only.close()
+    assert _count_rolled(server, db, "rollups", "ap_traffic:1h") == 0
+
+    assert cli_main(["setup-influx", str(cfg_file)]) == 0
+    assert "rollups up to date in 'rollups'" in capsys.readouterr().out
+    assert _count_rolled(server, db, "rollups", "ap_traffic:1h") > 0
+
+    server.query(f'ALTER RETENTION POLICY "raw" ON "{db}" DURATION 1h SHARD DURATION 1h')
+    deadline = time.monotonic() + 30
+    while _count(server, db, "raw", "ap_traffic") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _count(server, db, "raw", "ap_traffic") == 0
+    fresh = InfluxStore(settings)
+    check_month(fresh, data)
+    fresh.close()

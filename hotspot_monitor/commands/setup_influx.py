@@ -28,6 +28,8 @@ def main(args: argparse.Namespace) -> int:
         store = InfluxStore(influx)
         try:
             actions = setup_retention(store, cfg.store.retention)
+            # whatever the raw RP already holds is rolled up now, before any of it expires
+            store.refresh_rollups()
         finally:
             store.close()
     except StoreError as e:
@@ -35,4 +37,5 @@ def main(args: argparse.Namespace) -> int:
         return 1
     for a in actions:
         print(f"{influx.database}: {a}")
+    print(f"{influx.database}: rollups up to date in {influx.rollup_retention_policy!r}")
     return 0
