@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence
 
 from .rollups import DAY, FIVE_MIN, floor
-from .sqlite_rollups import TABLES
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS retention (
