@@ -403,7 +403,7 @@ class SqliteStore(MetricStore):
             for i in range(0, len(sids), batch):
                 n += self._in_transaction(con, lambda: retention.delete_raw(
                     con, sids[i:i + batch], a, b, keep))
-            self._in_transaction(con, lambda: retention.deleted(con, m, b))
+            self._in_transaction(con, lambda: retention.mark_deleted(con, m, b))
             a = b
         return n, a
 

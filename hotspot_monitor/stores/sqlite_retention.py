@@ -61,7 +61,7 @@ def give_up(con: sqlite3.Connection, measurement: str, until: int, deleted: int)
                 (measurement, until, deleted))
 
 
-def deleted(con: sqlite3.Connection, measurement: str, until: int) -> None:
+def mark_deleted(con: sqlite3.Connection, measurement: str, until: int) -> None:
     con.execute("UPDATE retention SET deleted_until_us = ? WHERE measurement = ?",
                 (until, measurement))
 
