@@ -26,8 +26,10 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .config.models import Config
+from .fileperm import private_dir, write_private_text
 from .sample import Sample
 from .status.engine import StatusEngine
+from .status.migrations import SchemaTooNew
 from .status.statestore import StateStore
 from .stores.base import MetricStore, StoreError
 from .stores.factory import open_store
@@ -68,6 +70,7 @@ class Service:
     alerting: Any = None
     started_at: Optional[datetime] = None
     web: Any = None  # the dashboard's server when web.enabled (dashboard.server.WebServer)
+    retention: Optional[dict[str, Any]] = None  # the last retention pass, for runtime.json
     _queue: Optional[asyncio.Queue] = None
     _state_thread: Optional[ThreadPoolExecutor] = None  # every status engine call runs here
     _desk: Any = None  # citizens' report desk (contacts purged by housekeeping)
@@ -79,16 +82,19 @@ class Service:
         paths = ServicePaths(self.base_dir)
         state_dir = paths.state_dir(self.cfg)
         try:
-            state_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(state_dir)
         except OSError as e:
             raise StartupError(f"cannot create state directory {state_dir}: {e.strerror}") from None
         try:
             self.store = open_store(self.cfg.store, self.base_dir)
+            self._setup_influx_retention()
             self.store.ping()
         except StoreError as e:
             raise StartupError(f"metric store unreachable: {e}") from None
         try:
             self.states = StateStore.from_config(self.cfg, self.base_dir)
+        except SchemaTooNew as e:  # the message holds no URL
+            raise StartupError(f"state store unusable: {e}") from None
         except Exception as e:  # SQLAlchemy raises many kinds; the URL may hold a password
             raise StartupError(f"state store unusable: {type(e).__name__}") from None
         self.engine = StatusEngine(self.cfg, self.states)
@@ -96,6 +102,45 @@ class Service:
                                    batch_size=self.cfg.store.influxdb.batch_size)
         if self.cfg.web.enabled:
             self._open_web()
+
+    def _setup_influx_retention(self) -> None:
+        """``manage_retention``: the raw and rollup RPs exist with the configured durations
+        before the first write (docs/retention.md)."""
+        influx = self.cfg.store.influxdb
+        if self.cfg.store.kind != "influxdb" or not influx.manage_retention:
+            return
+        from .stores.influx_setup import setup_retention
+
+        for action in setup_retention(self.store, self.cfg.store.retention):
+            log.info("InfluxDB %s: %s", influx.database, action)
+
+    def _prunes(self) -> bool:
+        """SQLite: prune; InfluxDB (its RPs expire data): keep the month-edge points."""
+        r = self.cfg.store.retention
+        return r.raw_days is not None or r.rollup_days is not None
+
+    async def _retention(self, stop: asyncio.Event) -> None:
+        """Retention as a job: a pass now, then every ``prune_interval_s``, off the loop."""
+        from .retention import prune_once
+
+        while not stop.is_set():
+            began = datetime.now(timezone.utc)
+            try:
+                result = await asyncio.to_thread(prune_once, self.store, self.cfg)
+                if result is not None and (result.raw_rows or result.rollup_rows):
+                    log.info("retention: pruned %d raw rows, %d rollup rows",
+                             result.raw_rows, result.rollup_rows)
+                self.retention = {"last_pass": began.isoformat(), "error": None} | (
+                    {"raw_rows": result.raw_rows, "rollup_rows": result.rollup_rows,
+                     "raw_until": {m: t.isoformat() for m, t in result.raw_until.items()}}
+                    if result is not None else {})
+            except Exception as e:  # never take the monitor down; tried again next pass
+                log.error("retention pass failed: %s", e)
+                self.retention = {"last_pass": began.isoformat(), "error": str(e)}
+            try:
+                await asyncio.wait_for(stop.wait(), self.cfg.store.retention.prune_interval_s)
+            except asyncio.TimeoutError:
+                pass
 
     def _open_web(self) -> None:
         """The dashboard in this process, on the service's own stores (one service
@@ -172,9 +217,7 @@ class Service:
         path = ServicePaths(self.base_dir).state_dir(self.cfg) / "counters.json"
         data = {name: t.snapshot() for name, t in self._trackers().items()
                 if not (name == "mqtt" and self.mqtt.counters_unsafe)}
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data))
-        tmp.replace(path)
+        write_private_text(path, json.dumps(data))
 
     # -- running -------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -206,6 +249,8 @@ class Service:
             tasks.append(asyncio.create_task(self.alerting.run(stop), name="alerting"))
         if self._sends_reports():
             tasks.append(asyncio.create_task(self._reports(stop), name="reports"))
+        if self._prunes():
+            tasks.append(asyncio.create_task(self._retention(stop), name="retention"))
         try:
             await stop.wait()
         finally:
@@ -318,6 +363,8 @@ class Service:
         }
         if self.alerting is not None:
             d["alerts"] = _jsonable(self.alerting.stats)
+        if self.retention is not None:
+            d["retention"] = self.retention
         if self.snmp is not None:
             d["snmp"] = _jsonable(getattr(self.snmp, "stats", {}))
             # devices, seconds, cpu_s, failures by reason, finished (None before the first round)
@@ -326,9 +373,7 @@ class Service:
             d["mqtt"] = _jsonable(self.mqtt.stats)
             d["mqtt_unknown_aps"] = {k: v.isoformat() for k, v in self.mqtt.unknown_aps().items()}
         path = ServicePaths(self.base_dir).runtime_file(self.cfg)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(d, indent=1, default=str))
-        tmp.replace(path)
+        write_private_text(path, json.dumps(d, indent=1, default=str))
 
     async def _shutdown(self, tasks: list[asyncio.Task]) -> None:
         log.info("stopping")

@@ -23,6 +23,7 @@ from collections import deque
 from pathlib import Path
 from typing import Iterable, Optional
 
+from .fileperm import open_private, private_dir
 from .logutil import RateLimitedLog
 from .sample import Sample
 from .stores.base import MetricStore, StoreError, StoreRejected
@@ -43,7 +44,7 @@ class SampleWriter:
     ):
         self.store = store
         self.spool_dir = Path(spool_dir)
-        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.spool_dir)
         self.flush_interval_s = flush_interval_s
         self.batch_size = batch_size
         self.max_buffer = max_buffer
@@ -223,7 +224,7 @@ class SampleWriter:
         """Write samples to a new file, fsync'ed with its directory entry."""
         path = path or self.spool_dir / f"spool-{time.time_ns():020d}.jsonl"
         tmp = path.with_suffix(".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
+        with open_private(tmp) as f:
             for s in samples:
                 f.write(s.to_json())
                 f.write("\n")
