@@ -142,7 +142,10 @@ def timed(cmd: list[str], runs: int) -> list[float]:
 
 
 def one(kind: str, args: argparse.Namespace) -> dict:
-    base = Path(tempfile.mkdtemp(prefix=f"bench-report-{kind}-"))
+    if kind == "sqlite" and args.reuse is not None:
+        base = args.reuse  # an earlier run's directory: its config, history and state as they are
+    else:
+        base = Path(tempfile.mkdtemp(prefix=f"bench-report-{kind}-"))
     influxd = None
     if kind == "influxdb":
         from services.influxd import start_influxd
@@ -154,15 +157,18 @@ def one(kind: str, args: argparse.Namespace) -> dict:
     try:
         cfg = fleet(args.aps, base, store)
         path = base / "config.yaml"
-        write_config(cfg, path)
+        if not (kind == "sqlite" and args.reuse is not None):
+            write_config(cfg, path)
         print(f"{kind}: {args.aps} APs in {len(cfg.sites)} sites, {MONTH} every {args.step:g}s ...", flush=True)
-        if kind == "influxdb" and args.copy_from is not None:
+        if kind == "sqlite" and args.reuse is not None:
+            built = {"samples": "(reused)", "write_s": 0.0, "outages": "the same"}
+        elif kind == "influxdb" and args.copy_from is not None:
             built = copy_history(cfg, base, args.copy_from)
         else:
             built = build(cfg, base, args.step)
         if kind == "sqlite":
             args.copy_from = base  # InfluxDB gets the same points, copied (much faster than simulating)
-        print(f"  {built['samples']:,} samples written in {built['write_s']:.0f}s (rollups included), "
+        print(f"  {built['samples']} samples written in {built['write_s']:.0f}s (rollups included), "
               f"{built['outages']} outages", flush=True)
         res = {}
         for fmt in ("csv", "pdf"):
@@ -192,6 +198,8 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--copy-from", type=Path, default=None,
                     help="a SQLite run's directory (bench-report-sqlite-*): copy its history into InfluxDB")
+    ap.add_argument("--reuse", type=Path, default=None,
+                    help="a SQLite run's directory (bench-report-sqlite-*): time the report on it, write nothing")
     args = ap.parse_args()
     kinds = ["sqlite", "influxdb"] if args.store == "both" else [args.store]
     results = {k: one(k, args) for k in kinds}

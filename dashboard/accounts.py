@@ -30,12 +30,13 @@ from hotspot_monitor.sample import utc
 ROLES = ("admin", "operator", "viewer", "partner")
 # What each role may do; pages and API endpoints ask for a permission, never a role.
 # view_alert_setup: silences, maintenance and channels; manage_alerts: acknowledge,
-# silence, expire, send a test message; manage_reports: regenerate and resend monthly reports.
+# silence, expire, send a test message; manage_reports: regenerate and resend monthly reports;
+# handle_citizen_reports: the citizens' report queue (sees reporters' contacts), forward to the partner.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"view_all", "view_health", "annotate", "manage_users", "view_alert_setup",
-                        "manage_alerts", "manage_reports"}),
+                        "manage_alerts", "manage_reports", "handle_citizen_reports"}),
     "operator": frozenset({"view_all", "view_health", "annotate", "view_alert_setup", "manage_alerts",
-                           "manage_reports"}),
+                           "manage_reports", "handle_citizen_reports"}),
     "viewer": frozenset({"view_all", "view_health", "view_alert_setup"}),
     "partner": frozenset(),  # read-only, and only the partner's own sites
 }

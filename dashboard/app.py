@@ -24,6 +24,7 @@ from .accounts import Accounts
 from .alert_board import AlertBoard
 from .auth import login_manager
 from .cache import RefreshCache
+from .citizens_web import CitizensWeb
 from .fleet import FleetData
 from .throttle import AddressThrottle
 
@@ -96,6 +97,7 @@ def create_app(cfg: Config, *, base_dir: Optional[Path] = None, states: Optional
     fleet.book.maintenance = alerts.maintenance_windows  # planned downtime in availability
     app = Flask(__name__)
     app.extensions["hotspot"] = Dashboard(cfg, base_dir, states, store, fleet, accounts, owns, alerts)
+    app.extensions["citizens"] = CitizensWeb.create(cfg, states)  # public status page, problem reports
     app.config.update(
         TESTING=testing,
         SECRET_KEY=security.secret_key(cfg, ServicePaths(base_dir).state_dir(cfg)),
@@ -132,10 +134,12 @@ def create_app(cfg: Config, *, base_dir: Optional[Path] = None, states: Optional
 def _register(app: Flask) -> None:
     from .blueprints import alerts, api, aps, auth, health, map, outages, overview, reports, sites
     from .blueprints import alerts_api  # noqa: F401 (adds the alert endpoints to api.bp)
+    from .blueprints import citizens, public
 
     for bp in (auth.bp, overview.bp, map.bp, sites.bp, aps.bp, outages.bp, health.bp, alerts.bp, reports.bp,
-               api.bp):
+               api.bp, public.bp, citizens.bp):
         app.register_blueprint(bp)
+    csrf.exempt(public.report)  # a public form with no session: see blueprints/public.py
     plotly_js = _Plotly()
     version = plotly_version()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from flask import Flask, current_app, session
+from flask import Flask, current_app, g, session
 from flask_babel import Babel, format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -20,6 +20,9 @@ babel = Babel()
 
 
 def select_locale() -> str:
+    public = g.get("public_lang")  # the public status pages: ?lang=, no session
+    if public in LOCALES:
+        return public
     try:
         if current_user and current_user.is_authenticated and current_user.user.locale in LOCALES:
             return current_user.user.locale

@@ -12,6 +12,7 @@ import sys
 from typing import Optional, Sequence
 
 from . import __version__
+from .fileperm import restrict_umask
 
 COMMANDS = {
     "check-config": ("check_config", "validate a config file and its inventory"),
@@ -27,6 +28,8 @@ COMMANDS = {
     "web": ("web", "the dashboard on a production WSGI server"),
     "user": ("user", "dashboard accounts: add, list, passwd, remove, token"),
     "report": ("report", "the monthly partner report: CSV, XLSX, HTML or PDF; --send e-mails it"),
+    "setup-influx": ("setup_influx", "create or alter the InfluxDB retention policies (raw, rollups)"),
+    "prune": ("prune", "one retention pass: raw points past store.retention go, rollups stay"),
 }
 
 
@@ -47,6 +50,7 @@ def _command_module(module: str):
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    restrict_umask()  # state, spool, SQLite files, reports: not for every user (docs/hardening.md)
     try:
         return int(_command_module(args._module).main(args) or 0)
     except KeyboardInterrupt:

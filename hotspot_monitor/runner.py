@@ -21,19 +21,22 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Optional
 
 from .config.models import Config
+from .fileperm import private_dir, write_private_text
 from .sample import Sample
 from .status.engine import StatusEngine
+from .status.migrations import SchemaTooNew
 from .status.statestore import StateStore
 from .stores.base import MetricStore, StoreError
 from .stores.factory import open_store
 from .writer import SampleWriter
 
 log = logging.getLogger("hotspot_monitor.service")
+CONTACT_PURGE_EVERY = timedelta(minutes=5)
 
 
 class StartupError(Exception):
@@ -67,8 +70,11 @@ class Service:
     alerting: Any = None
     started_at: Optional[datetime] = None
     web: Any = None  # the dashboard's server when web.enabled (dashboard.server.WebServer)
+    retention: Optional[dict[str, Any]] = None  # the last retention pass, for runtime.json
     _queue: Optional[asyncio.Queue] = None
     _state_thread: Optional[ThreadPoolExecutor] = None  # every status engine call runs here
+    _desk: Any = None  # citizens' report desk (contacts purged by housekeeping)
+    _next_contact_purge: datetime = datetime.min.replace(tzinfo=timezone.utc)
 
     # -- start-up ----------------------------------------------------------
     def open(self) -> None:
@@ -76,16 +82,19 @@ class Service:
         paths = ServicePaths(self.base_dir)
         state_dir = paths.state_dir(self.cfg)
         try:
-            state_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(state_dir)
         except OSError as e:
             raise StartupError(f"cannot create state directory {state_dir}: {e.strerror}") from None
         try:
             self.store = open_store(self.cfg.store, self.base_dir)
+            self._setup_influx_retention()
             self.store.ping()
         except StoreError as e:
             raise StartupError(f"metric store unreachable: {e}") from None
         try:
             self.states = StateStore.from_config(self.cfg, self.base_dir)
+        except SchemaTooNew as e:  # the message holds no URL
+            raise StartupError(f"state store unusable: {e}") from None
         except Exception as e:  # SQLAlchemy raises many kinds; the URL may hold a password
             raise StartupError(f"state store unusable: {type(e).__name__}") from None
         self.engine = StatusEngine(self.cfg, self.states)
@@ -95,6 +104,45 @@ class Service:
                                    max_spool_bytes=int(self.cfg.spool.max_mb * 1e6))
         if self.cfg.web.enabled:
             self._open_web()
+
+    def _setup_influx_retention(self) -> None:
+        """``manage_retention``: the raw and rollup RPs exist with the configured durations
+        before the first write (docs/retention.md)."""
+        influx = self.cfg.store.influxdb
+        if self.cfg.store.kind != "influxdb" or not influx.manage_retention:
+            return
+        from .stores.influx_setup import setup_retention
+
+        for action in setup_retention(self.store, self.cfg.store.retention):
+            log.info("InfluxDB %s: %s", influx.database, action)
+
+    def _prunes(self) -> bool:
+        """SQLite: prune; InfluxDB (its RPs expire data): keep the month-edge points."""
+        r = self.cfg.store.retention
+        return r.raw_days is not None or r.rollup_days is not None
+
+    async def _retention(self, stop: asyncio.Event) -> None:
+        """Retention as a job: a pass now, then every ``prune_interval_s``, off the loop."""
+        from .retention import prune_once
+
+        while not stop.is_set():
+            began = datetime.now(timezone.utc)
+            try:
+                result = await asyncio.to_thread(prune_once, self.store, self.cfg)
+                if result is not None and (result.raw_rows or result.rollup_rows):
+                    log.info("retention: pruned %d raw rows, %d rollup rows",
+                             result.raw_rows, result.rollup_rows)
+                self.retention = {"last_pass": began.isoformat(), "error": None} | (
+                    {"raw_rows": result.raw_rows, "rollup_rows": result.rollup_rows,
+                     "raw_until": {m: t.isoformat() for m, t in result.raw_until.items()}}
+                    if result is not None else {})
+            except Exception as e:  # never take the monitor down; tried again next pass
+                log.error("retention pass failed: %s", e)
+                self.retention = {"last_pass": began.isoformat(), "error": str(e)}
+            try:
+                await asyncio.wait_for(stop.wait(), self.cfg.store.retention.prune_interval_s)
+            except asyncio.TimeoutError:
+                pass
 
     def _open_web(self) -> None:
         """The dashboard in this process, on the service's own stores (one service
@@ -171,9 +219,7 @@ class Service:
         path = ServicePaths(self.base_dir).state_dir(self.cfg) / "counters.json"
         data = {name: t.snapshot() for name, t in self._trackers().items()
                 if not (name == "mqtt" and self.mqtt.counters_unsafe)}
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data))
-        tmp.replace(path)
+        write_private_text(path, json.dumps(data))
 
     # -- running -------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -205,6 +251,8 @@ class Service:
             tasks.append(asyncio.create_task(self.alerting.run(stop), name="alerting"))
         if self._sends_reports():
             tasks.append(asyncio.create_task(self._reports(stop), name="reports"))
+        if self._prunes():
+            tasks.append(asyncio.create_task(self._retention(stop), name="retention"))
         try:
             await stop.wait()
         finally:
@@ -287,6 +335,21 @@ class Service:
         events += self.engine.tick(now)
         if events:
             self._ingest(events)
+        self._purge_contacts(now)
+
+    def _purge_contacts(self, now: datetime) -> None:
+        """Reporters' contacts past their retention are deleted by the service itself, not
+        only when someone opens the queue (docs/citizens.md); at most every few minutes."""
+        if not self.cfg.citizens.enabled or self.states is None or now < self._next_contact_purge:
+            return
+        from .citizens.desk import ReportDesk
+
+        self._next_contact_purge = now + CONTACT_PURGE_EVERY
+        if self._desk is None:
+            self._desk = ReportDesk(self.states, self.cfg.citizens.contact_retention_days)
+        purged = self._desk.purge_contacts(now)
+        if purged:
+            log.info("deleted %d reporters' contacts past their retention", purged)
 
     def write_runtime(self, now: datetime, stopped: bool = False) -> None:
         """A small JSON file with the collectors' health, for ``status``."""
@@ -301,6 +364,8 @@ class Service:
         }
         if self.alerting is not None:
             d["alerts"] = _jsonable(self.alerting.stats)
+        if self.retention is not None:
+            d["retention"] = self.retention
         if self.snmp is not None:
             d["snmp"] = _jsonable(getattr(self.snmp, "stats", {}))
             # devices, seconds, cpu_s, failures by reason, finished (None before the first round)
@@ -309,9 +374,7 @@ class Service:
             d["mqtt"] = _jsonable(self.mqtt.stats)
             d["mqtt_unknown_aps"] = {k: v.isoformat() for k, v in self.mqtt.unknown_aps().items()}
         path = ServicePaths(self.base_dir).runtime_file(self.cfg)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(d, indent=1, default=str))
-        tmp.replace(path)
+        write_private_text(path, json.dumps(d, indent=1, default=str))
 
     def health_flags(self) -> list[str]:
         """Problems an operator must see (runtime.json ``health``, ``status``, the dashboard):

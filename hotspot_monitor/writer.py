@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
 
+from .fileperm import open_private, private_dir
 from .logutil import RateLimitedLog
 from .sample import Sample
 from .stores.base import MetricStore, StoreError, StoreRejected
@@ -68,7 +69,7 @@ class SampleWriter:
     ):
         self.store = store
         self.spool_dir = Path(spool_dir)
-        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.spool_dir)
         self.flush_interval_s = flush_interval_s
         self.batch_size = batch_size
         self.max_buffer = max_buffer
@@ -452,7 +453,7 @@ class SampleWriter:
             path = self.spool_dir / f"spool-{time.time_ns():020d}-{seq:06d}.jsonl"
         tmp = path.with_suffix(".tmp")
         try:
-            with open(tmp, "w", encoding="utf-8") as f:
+            with open_private(tmp) as f:
                 f.writelines(lines)
                 f.flush()
                 os.fsync(f.fileno())

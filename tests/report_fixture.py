@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo
 
 from collectors.counters import CounterTracker
 from hotspot_monitor.alerts.silences import SilenceStore
+from hotspot_monitor.citizens.desk import ReportDesk
 from hotspot_monitor.config import Config, parse_config
 from hotspot_monitor.sample import Sample
 from hotspot_monitor.status.statestore import StateStore
@@ -116,8 +117,26 @@ def write_state(cfg: Config, base: Path) -> None:
         SilenceStore(states.engine, cfg, cfg.alerts).add(
             kind="maintenance", matchers={"site": "pasar"}, starts_at=L(12, 8), ends_at=L(12, 10),
             author="ops", comment="PLN meter replacement", now=L(1))
+        citizens_reports(states)
     finally:
         states.close()
+
+
+def citizens_reports(states: StateStore) -> None:
+    """Citizens' problem reports: at taman three tickets, acknowledged after 15, 30 and
+    105 minutes (median 1,800 s, mean 3,000 s), one fixed after 90 minutes; at pasar one
+    opened on Oct 31 23:30 and acknowledged only in November (not counted for October);
+    one at taman in September (not October's)."""
+    desk = ReportDesk(states)
+    for opened, acked, fixed in [(L(20, 7, 30), L(20, 7, 45), L(20, 9)), (L(21, 10), L(21, 10, 30), None),
+                                 (L(22, 8), L(22, 9, 45), None)]:
+        tid = desk.file(site="taman", problem="no_signal", noticed_at=opened, now=opened).ticket_id
+        desk.set_status(tid, "forwarded", by="ops", now=acked)
+        if fixed is not None:
+            desk.set_status(tid, "fixed", by="ops", now=fixed)
+    tid = desk.file(site="pasar", problem="slow", noticed_at=L(31, 23, 30), now=L(31, 23, 30)).ticket_id
+    desk.set_status(tid, "received", by="ops", now=L(1, 0, 10, month=11))
+    desk.file(site="taman", problem="slow", noticed_at=L(28, 9, month=9), now=L(28, 9, month=9))
 
 
 def traffic() -> list[Sample]:

@@ -55,6 +55,9 @@ def test_pdf_opens_in_indonesian_on_a4_with_the_figures(report) -> None:  # type
     assert "99,849 %" in first  # the city
     assert re.search(r"Alun-alun Kidul\s+Serengan\s+2\s+99,899", text), "alun's row in the site table"
     assert "dikecualikan: listrik padam" in text  # the appendix explains the power cut
+    # ... and every "why" whole, never cut: tb-1's outage of Oct 20 was half in a coverage gap
+    flat = re.sub(r"\s+", " ", text)
+    assert "tidak terpantau 1 j 0 mnt 0 dtk" in flat and "di luar bulan ini 1 j 0 mnt 0 dtk" in flat
 
 
 def test_pdf_in_english(report) -> None:  # type: ignore[no-untyped-def]
@@ -70,7 +73,7 @@ def test_xlsx_has_a_sheet_per_level_typed_and_formatted(report) -> None:  # type
     from openpyxl import load_workbook
 
     wb = load_workbook(io.BytesIO(render(report, "xlsx", "id")))
-    assert wb.sheetnames == ["Aturan", "Kota", "Per kecamatan", "Per lokasi", "Per AP", "Gangguan"]
+    assert wb.sheetnames == ["Aturan", "Kota", "Per kecamatan", "Per lokasi", "Per AP", "Gangguan", "Laporan warga"]
     sites = wb["Per lokasi"]
     head = [c.value for c in sites[1]]
     assert head[10] == "Ketersediaan (availability_pct)" and head[16] == "Data unduh (rx) (rx_bytes)"
@@ -114,3 +117,20 @@ def test_cli_writes_each_format_and_reports_errors(month: MonthFixture, tmp_path
     assert r.returncode == 2 and b"unknown partner 'nobody' (partners: telkom, kota)" in r.stderr
     r = run("--month", "2026-10", "--send")
     assert r.returncode == 2 and b"--send needs --partner" in r.stderr
+
+
+def test_citizens_reports_per_site(report) -> None:  # type: ignore[no-untyped-def]
+    """tests/report_fixture.py: taman 3 reports, acknowledged after 900, 1,800 and 6,300 s
+    (median 1,800, mean 3,000), one fixed after 5,400 s; pasar's one report was acknowledged
+    in November; alun had none (not listed)."""
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    ws = load_workbook(io.BytesIO(render(report, "xlsx", "en")))["Citizens"]
+    got = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
+    assert got == [["pasar", "Pasar Klewer", 1, 1, 0, None, None, 0, None, None],
+                   ["taman", "Taman Balekambang", 3, 3, 3, 1800, 3000, 1, 5400, 5400]]
+    text = re.sub(r"\s+", " ", "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(render(report, "pdf"))).pages))
+    assert "Laporan warga" in text
+    assert "Taman Balekambang 3 3 3 0:30:00 / 0:50:00 1 1:30:00 / 1:30:00" in text
+    assert "Pasar Klewer 1 1 0 – 0 –" in text

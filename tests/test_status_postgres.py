@@ -36,6 +36,16 @@ def _as_pg(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
 
+def accepts_connections(port: int) -> bool:
+    import psycopg
+
+    try:
+        psycopg.connect(f"host=127.0.0.1 port={port} user=hs dbname=postgres", connect_timeout=5).close()
+        return True
+    except psycopg.OperationalError:
+        return False
+
+
 @pytest.fixture(scope="module")
 def pg_server() -> Iterator[int]:
     import psycopg  # noqa: F401  (fail early and clearly if the driver is missing)
@@ -56,9 +66,8 @@ def pg_server() -> Iterator[int]:
             stdout=lf, stderr=subprocess.STDOUT)
     try:
         wait_for(lambda: tcp_open(port), 60, "postgres", proc, log)
-        # the port opens before the server accepts sessions ("the database system is starting up")
-        wait_for(lambda: subprocess.run(_as_pg([_pg_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(port)]),
-                                        capture_output=True).returncode == 0, 60, "postgres ready", proc, log)
+        # the port opens before the server takes sessions ("the database system is starting up")
+        wait_for(lambda: accepts_connections(port), 60, "postgres sessions", proc, log)
         yield port
     finally:
         subprocess.run(_as_pg([_pg_bin("pg_ctl"), "-D", data, "stop", "-m", "fast", "-w"]),

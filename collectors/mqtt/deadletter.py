@@ -17,6 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Optional
 
+from hotspot_monitor.fileperm import open_private, private_dir
+
 EXCERPT = 512
 
 
@@ -28,7 +30,7 @@ class DeadLetterLog:
         self.errors = 0
         self._lock = threading.Lock()
         if self.path:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)
 
     def append(self, when: datetime, topic: str, reason: str, detail: str, payload: bytes) -> None:
         if self.path is None:
@@ -45,7 +47,7 @@ class DeadLetterLog:
             try:
                 if self.path.exists() and self.path.stat().st_size + len(line) > self.max_bytes:
                     os.replace(self.path, self.path.with_name(self.path.name + ".1"))
-                with open(self.path, "a", encoding="ascii") as f:
+                with open_private(self.path, "a", encoding="ascii") as f:
                     f.write(line)
                 self.written += 1
             except OSError:

@@ -18,7 +18,10 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import write_po
 
-from .id import ID
+from .id import ID as _ID
+from .id_citizens import ID as _ID_CITIZENS
+
+ID = {**_ID, **_ID_CITIZENS}  # the citizens' pages keep their texts apart (one file per area)
 
 ROOT = Path(__file__).resolve().parents[1]  # dashboard/
 OUT = ROOT / "translations" / "id" / "LC_MESSAGES"

@@ -204,17 +204,19 @@ def alerts_errors(data: dict, sites: set, aps: set, controllers: set, districts:
     from .rules import DEFAULTS  # rules import the config models
 
     errs: list[tuple[tuple, str]] = []
-    channels = [c for c in data.get("channels") or [] if isinstance(c, dict)]
+    channels = [c for c in _list(data.get("channels")) if isinstance(c, dict)]
     ids: set = set()
     for i, c in enumerate(channels):
+        if not isinstance(c.get("id"), str):  # a wrong shape: pydantic reports it
+            continue
         if c.get("id") in ids:
             errs.append((("alerts", "channels", i, "id"), f"duplicate channel id {c.get('id')!r}"))
         ids.add(c.get("id"))
-    for i, r in enumerate(data.get("routes") or []):
+    for i, r in enumerate(_list(data.get("routes"))):
         if not isinstance(r, dict):
             continue
         for key in ("channels", "escalate_to"):
-            for j, ch in enumerate(r.get(key) or []):
+            for j, ch in enumerate(_list(r.get(key))):
                 if isinstance(ch, str) and ch not in ids:
                     errs.append((("alerts", "routes", i, key, j), f"unknown channel {ch!r}"))
     rules = data.get("rules") if isinstance(data.get("rules"), dict) else {}
@@ -222,19 +224,24 @@ def alerts_errors(data: dict, sites: set, aps: set, controllers: set, districts:
         if name not in DEFAULTS:
             errs.append((("alerts", "rules", name), f"unknown rule; known: {', '.join(sorted(DEFAULTS))}"))
             continue
-        for j, o in enumerate((rs or {}).get("overrides") or [] if isinstance(rs, dict) else []):
+        for j, o in enumerate(_list(rs.get("overrides")) if isinstance(rs, dict) else []):
             if isinstance(o, dict):
                 errs += _refs(("alerts", "rules", name, "overrides", j), o, sites, aps, districts)
-    for i, m in enumerate(data.get("maintenance") or []):
+    for i, m in enumerate(_list(data.get("maintenance"))):
         if isinstance(m, dict):
             errs += _refs(("alerts", "maintenance", i), m, sites, aps, districts)
     return errs
+
+
+def _list(v: object) -> list:
+    """A list where one belongs; anything else (pydantic reports it) as empty."""
+    return v if isinstance(v, list) else []
 
 
 def _refs(path: tuple, d: dict, sites: set, aps: set, districts: set) -> list[tuple[tuple, str]]:
     out = []
     for key, known in (("ap", aps), ("site", sites), ("district", districts)):
         v = d.get(key)
-        if v is not None and v not in known:
+        if isinstance(v, (str, int, float)) and v not in known:
             out.append((path + (key,), f"unknown {key} {v!r}"))
     return out

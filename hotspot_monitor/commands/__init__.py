@@ -17,3 +17,12 @@ def load_or_report(path: str | os.PathLike[str]) -> Optional[Config]:
         for issue in e.issues:
             print(issue, file=sys.stderr)
         return None
+
+
+def warn_if_exposed(path: str | os.PathLike[str], cfg: Config) -> None:
+    """A config with secrets that others may read: one warning line on stderr."""
+    from ..config.exposure import exposure_warning
+
+    msg = exposure_warning(path, cfg)
+    if msg:
+        print(msg, file=sys.stderr)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 
-from . import load_or_report
+from . import load_or_report, warn_if_exposed
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -15,6 +15,7 @@ def main(args: argparse.Namespace) -> int:
     cfg = load_or_report(args.file)
     if cfg is None:
         return 2
+    warn_if_exposed(args.file, cfg)
     profiles = Counter(d.profile for d in [*cfg.aps, *cfg.controllers] if d.host)
     prof = ", ".join(f"{k} {v}" for k, v in sorted(profiles.items())) or "none"
     print(

@@ -210,6 +210,9 @@ async def _demo(args: argparse.Namespace, inventory: Config, base: Path, stop: a
         _announce(cfg, sim, broker, base, victim, args, now)
         print(f"  dashboard  {service.web.url}  login: admin / {admin_password}"
               "  (a new password at every demo start; only its hash is stored)", flush=True)
+        if cfg.citizens.enabled:
+            print(f"  public     {service.web.url}status  (no login: which places have working Wi-Fi, "
+                  "citizens' reports)", flush=True)
         backfiller = None
         if history:
             # its own process: a month of samples is minutes of CPU that must

@@ -8,7 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
-from . import load_or_report
+from . import load_or_report, warn_if_exposed
 from ..logutil import setup_logging
 from ..runner import Service, StartupError
 
@@ -29,6 +29,7 @@ def main(args: argparse.Namespace) -> int:
     cfg = load_or_report(args.file)
     if cfg is None:
         return 2
+    warn_if_exposed(args.file, cfg)
     service = Service(cfg, base_dir=(args.base_dir or Path.cwd()).resolve())
     try:
         service.open()

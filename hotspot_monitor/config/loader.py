@@ -17,6 +17,16 @@ from pydantic import ValidationError
 from .models import Config, semantic_errors
 
 ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+MAX_NODES = 200_000  # YAML aliases can expand a small file enormously ("billion laughs")
+MAX_DEPTH = 64  # no real config nests deeper
+
+
+class _Unreadable(Exception):
+    """The YAML cannot be turned into data (recursive alias, too big, too deep)."""
+
+    def __init__(self, line: int, path: tuple, message: str):
+        super().__init__(message)
+        self.line, self.path, self.message = line, path, message
 
 
 @dataclass(frozen=True)
@@ -38,13 +48,20 @@ class ConfigError(Exception):
         super().__init__("\n".join(str(i) for i in issues))
 
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_:/-]*$")
+
+
 def format_path(path: tuple) -> str:
+    """``sites[0].service_hours.mon``; a key that is not a plain name (empty, spaces,
+    dots, control characters) is quoted, ``aps[0]['a b']``, so the path stays readable."""
     out = ""
     for p in path:
         if isinstance(p, int):
             out += f"[{p}]"
-        else:
+        elif _PLAIN_KEY.match(str(p)):
             out += ("." if out else "") + str(p)
+        else:
+            out += f"[{str(p)[:60]!r}]"
     return out or "(top level)"
 
 
@@ -57,13 +74,42 @@ class _Tree:
         self.lines: dict[tuple, int] = {}
         self.issues: list[ConfigIssue] = []
         self._scalar = yaml.constructor.SafeConstructor()
+        self._nodes = 0
+        self._open: set[int] = set()  # collection nodes being built (a recursive alias)
 
     def build(self, node: yaml.Node, path: tuple = ()) -> Any:
-        self.lines[path] = node.start_mark.line + 1
+        line = node.start_mark.line + 1
+        self.lines[path] = line
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise _Unreadable(line, path, f"more than {MAX_NODES} values (aliases expanding?)")
+        if len(path) > MAX_DEPTH:
+            raise _Unreadable(line, path, f"nested deeper than {MAX_DEPTH} levels")
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            if id(node) in self._open:
+                raise _Unreadable(line, path, "an alias refers to a value that contains it")
+            self._open.add(id(node))
+            try:
+                return self._collection(node, path)
+            finally:
+                self._open.discard(id(node))
+        try:
+            value = self._scalar.construct_object(node)
+        except yaml.YAMLError as e:  # e.g. an unknown tag (!!python/object): never constructed
+            raise _Unreadable(line, path, f"cannot read this value: {getattr(e, 'problem', None) or e}") from None
+        if isinstance(value, str) and "${" in value:
+            value = self._substitute(value, line, path)
+        return value
+
+    def _collection(self, node: yaml.Node, path: tuple) -> Any:
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for knode, vnode in node.value:
-                key = self._scalar.construct_object(knode) if isinstance(knode, yaml.ScalarNode) else None
+                try:
+                    key = (self._scalar.construct_object(knode) if isinstance(knode, yaml.ScalarNode)
+                           else None)
+                except yaml.YAMLError:
+                    key = None
                 if not isinstance(key, (str, int)) or isinstance(key, bool):
                     self._issue(knode.start_mark.line + 1, path, "keys must be plain names")
                     continue
@@ -72,12 +118,7 @@ class _Tree:
                 out[key] = self.build(vnode, path + (key,))
                 self.lines[path + (key,)] = knode.start_mark.line + 1
             return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(v, path + (i,)) for i, v in enumerate(node.value)]
-        value = self._scalar.construct_object(node)
-        if isinstance(value, str) and "${" in value:
-            value = self._substitute(value, node.start_mark.line + 1, path)
-        return value
+        return [self.build(v, path + (i,)) for i, v in enumerate(node.value)]
 
     def _substitute(self, text: str, line: int, path: tuple) -> str:
         def repl(m: re.Match[str]) -> str:
@@ -137,7 +178,12 @@ def parse_config(text: str, file: str = "<config>", env: Optional[Mapping[str, s
         line = mark.line + 1 if mark else 1
         problem = getattr(e, "problem", None) or "invalid YAML"
         raise ConfigError([ConfigIssue(file, line, "(yaml)", f"YAML syntax error: {problem}")]) from None
-    data = {} if node is None else tree.build(node)
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise ConfigError([ConfigIssue(file, 1, "(yaml)", "nested too deeply")]) from None
+    try:
+        data = {} if node is None else tree.build(node)
+    except _Unreadable as e:
+        raise ConfigError([ConfigIssue(file, e.line, format_path(e.path), e.message)]) from None
     if not isinstance(data, dict):
         raise ConfigError([ConfigIssue(file, 1, "(top level)", "the config must be a mapping of keys")])
     issues = list(tree.issues)
@@ -152,7 +198,15 @@ def parse_config(text: str, file: str = "<config>", env: Optional[Mapping[str, s
             if format_path(loc) in flagged and msg != "unknown key":
                 continue  # an unset ${VAR} already explains it
             issues.append(ConfigIssue(file, tree.line_of(loc), format_path(loc), msg))
-    for p, m in semantic_errors(data):
+    try:
+        semantic = semantic_errors(data)
+    except (TypeError, AttributeError, ValueError):
+        # cross-checks over a mapping of the wrong shape: the shape errors above say
+        # what is wrong; with a valid shape this would be a bug, so it is raised
+        if not issues:
+            raise
+        semantic = []
+    for p, m in semantic:
         if format_path(p) in flagged:
             continue
         issues.append(ConfigIssue(file, tree.line_of(p), format_path(p), m))

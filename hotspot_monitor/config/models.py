@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from ..alerts.config import AlertsSettings, alerts_errors
+from ..citizens.config import CitizensSettings, citizens_errors
 
 ID_RE = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -32,7 +33,13 @@ class SqliteSettings(Strict):
 class InfluxSettings(Strict):
     url: str = "http://127.0.0.1:8086"
     database: str = "hotspot"
-    retention_policy: Optional[str] = None
+    retention_policy: Optional[str] = Field(
+        None, min_length=1, description="RP of the raw points (default: the database's default RP)")
+    rollup_retention_policy: Optional[str] = Field(
+        None, min_length=1, description="RP of the rollups, :last tables and frontier "
+        "(default: retention_policy); docs/retention.md")
+    manage_retention: bool = Field(
+        False, description="run creates/alters both RPs at start, as setup-influx does (needs admin)")
     username: Optional[str] = None
     password: Optional[SecretStr] = None
     token: Optional[SecretStr] = None
@@ -43,12 +50,22 @@ class InfluxSettings(Strict):
     verify_tls: bool = True
 
 
+class RetentionSettings(Strict):
+    """How long raw points and rollups are kept (docs/retention.md). Rollups keep exact
+    sums, counts, minima and maxima, so month totals outlive the raw points."""
+
+    raw_days: Optional[float] = Field(35.0, ge=1, description="null: keep raw points forever")
+    rollup_days: Optional[float] = Field(3650.0, ge=1, description="null: keep rollups forever")
+    prune_interval_s: float = Field(3600.0, ge=60, description="how often run prunes SQLite")
+
+
 class StoreSettings(Strict):
     """Where metrics go: ``sqlite`` (embedded default) or ``influxdb``."""
 
     kind: Literal["sqlite", "influxdb"] = "sqlite"
     sqlite: SqliteSettings = SqliteSettings()
     influxdb: InfluxSettings = InfluxSettings()
+    retention: RetentionSettings = RetentionSettings()
 
 
 class StateSettings(Strict):
@@ -240,6 +257,8 @@ class Site(Strict):
     lon: float = Field(ge=-180, le=180)
     service_hours: Optional[ServiceHours] = None
     backhaul_mbps: Optional[float] = Field(None, gt=0)
+    public: bool = Field(True, description="shown on the public status page (/status) and open to "
+                         "citizens' problem reports")
 
     @field_validator("service_hours", mode="before")
     @classmethod
@@ -371,7 +390,12 @@ class Partner(Strict):
         return self.sites == "all" or site_id in self.sites
 
 
+CONFIG_VERSION = 1  # the config format this code reads (docs/hardening.md, "Upgrades")
+
+
 class Config(Strict):
+    version: Optional[int] = Field(None, description="config format version; optional, "
+                                   f"{CONFIG_VERSION} if given")
     city: Optional[str] = Field(None, description="the city's name, on the monthly report")
     timezone: str = "UTC"
     store: StoreSettings = StoreSettings()
@@ -385,14 +409,23 @@ class Config(Strict):
     alerts: AlertsSettings = AlertsSettings()
     web: WebSettings = WebSettings()
     partners: list[Partner] = Field(default_factory=list)
+    citizens: CitizensSettings = CitizensSettings()
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, v: Optional[int]) -> Optional[int]:
+        if v is not None and v != CONFIG_VERSION:
+            raise ValueError(f"this hotspot-monitor reads config version {CONFIG_VERSION}, "
+                             f"not {v}: see docs/hardening.md (upgrades)")
+        return v
 
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v: str) -> str:
         try:
             ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone {v!r}") from None
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory, a long name
+            raise ValueError(f"unknown IANA time zone {v[:100]!r}") from None
         return v
 
     @property
@@ -422,10 +455,11 @@ def semantic_errors(data: dict) -> list[tuple[tuple, str]]:
         items = data.get(kind)
         if not isinstance(items, list):
             return []
-        # values of the wrong type (a list where an id belongs) are pydantic's to
-        # report; here they are left out, so the checks below can hash them
-        return [(i, {k: v for k, v in it.items() if isinstance(v, (str, int, float, bool, dict))
-                     or v is None})
+        # values of the wrong type (a list or a mapping where an id belongs) are
+        # pydantic's to report; here they are left out, so the checks below can hash
+        # them (mappings only where one belongs: service hours, SNMP credentials)
+        return [(i, {k: v for k, v in it.items() if isinstance(v, (str, int, float, bool))
+                     or v is None or (isinstance(v, dict) and k in _MAPPING_KEYS)})
                 for i, it in enumerate(items) if isinstance(it, dict)]
 
     def ids(kind: str) -> set:
@@ -441,7 +475,9 @@ def semantic_errors(data: dict) -> list[tuple[tuple, str]]:
     site_ids, ap_ids, ctrl_ids = ids("sites"), ids("aps"), ids("controllers")
     ids("partners")
     for i, it in enumerate(data.get("partners") if isinstance(data.get("partners"), list) else []):
-        sites = it.get("sites") if isinstance(it, dict) else None
+        if not isinstance(it, dict):
+            continue
+        sites = it.get("sites")
         for j, sid in enumerate(sites if isinstance(sites, list) else []):
             if isinstance(sid, str) and sid not in site_ids:
                 errs.append((("partners", i, "sites", j), f"unknown site {sid!r}"))
@@ -474,9 +510,11 @@ def semantic_errors(data: dict) -> list[tuple[tuple, str]]:
     if isinstance(alerts, dict):
         errs += alerts_errors(alerts, site_ids, ap_ids, ctrl_ids,
                               {it.get("district") for _, it in entries("sites")})
+    errs += citizens_errors(data)
     collector = data.get("collector") if isinstance(data.get("collector"), dict) else {}
     default = collector.get("snmp") if isinstance(collector.get("snmp"), dict) else {}
     errs += _snmp_errors(("collector", "snmp"), default)
+    errs += _retention_errors(data)
     for kind in ("aps", "controllers"):
         for i, dev in entries(kind):
             own = dev.get("snmp")
@@ -501,7 +539,8 @@ def _partner_report_errors(data: dict, i: int, partner: object) -> list[tuple[tu
     if isinstance(rep.get("channel"), str):
         alerts = data.get("alerts") if isinstance(data.get("alerts"), dict) else {}
         chans = alerts.get("channels") if isinstance(alerts.get("channels"), list) else []
-        types = {c.get("id"): c.get("type") for c in chans if isinstance(c, dict)}
+        types = {c.get("id"): c.get("type") for c in chans
+                 if isinstance(c, dict) and isinstance(c.get("id"), str)}
         if rep["channel"] not in types:
             errs.append((where + ("channel",), f"unknown channel {rep['channel']!r} (alerts.channels)"))
         elif types[rep["channel"]] != "email":
@@ -511,6 +550,40 @@ def _partner_report_errors(data: dict, i: int, partner: object) -> list[tuple[tu
     if sends and sched.get("enabled", True) and not partner.get("contacts"):  # type: ignore[union-attr]
         errs.append((("partners", i, "contacts"), "the monthly report is e-mailed to the contacts: "
                      "give at least one address"))
+    return errs
+
+
+_MAPPING_KEYS = frozenset({"service_hours", "snmp", "report"})
+
+
+def _retention_errors(data: dict) -> list[tuple[tuple, str]]:
+    """Raw points and rollups in two InfluxDB RPs: both named, and not the same one."""
+    store = data.get("store") if isinstance(data.get("store"), dict) else {}
+    influx = store.get("influxdb") if isinstance(store.get("influxdb"), dict) else {}
+    raw, rolled = influx.get("retention_policy"), influx.get("rollup_retention_policy")
+    where = ("store", "influxdb")
+    errs: list[tuple[tuple, str]] = []
+    if influx.get("manage_retention") is True:
+        for key in ("retention_policy", "rollup_retention_policy"):
+            if not influx.get(key):
+                errs.append((where + (key,), "manage_retention needs both retention_policy "
+                             "and rollup_retention_policy (two RPs, docs/retention.md)"))
+    if rolled is not None and not raw:
+        errs.append((where + ("rollup_retention_policy",), "set retention_policy (the raw RP) too"))
+    ret = store.get("retention") if isinstance(store.get("retention"), dict) else {}
+    raw_days, roll_days = ret.get("raw_days", 35.0), ret.get("rollup_days", 3650.0)
+    if (isinstance(raw_days, (int, float)) and isinstance(roll_days, (int, float))
+            and not isinstance(raw_days, bool) and not isinstance(roll_days, bool)
+            and roll_days < raw_days):
+        errs.append((("store", "retention", "rollup_days"), "must be at least raw_days "
+                     "(rollups are what is left of the raw points)"))
+    elif roll_days is not None and raw_days is None:
+        errs.append((("store", "retention", "rollup_days"), "raw points are kept forever "
+                     "(raw_days: null): set rollup_days: null too"))
+    if isinstance(raw, str) and raw and raw == rolled:
+        errs.append((where + ("rollup_retention_policy",),
+                     "must differ from retention_policy: raw points and rollups are kept "
+                     "for different times"))
     return errs
 
 

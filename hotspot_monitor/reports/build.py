@@ -7,6 +7,7 @@ from typing import Callable, Optional
 
 from .. import catalogue as cat
 from ..alerts.silences import SilenceStore
+from ..citizens.monthly import report_stats
 from ..config.models import Config
 from ..sample import from_us
 from ..status.statestore import StateStore
@@ -67,7 +68,8 @@ def build_report(cfg: Config, states: StateStore, store: MetricStore, month: Mon
     return Report(month, scope, rules, cfg.city or "", cfg.tz, start, end,
                   now or datetime.now(timezone.utc), rows, acc.lines, previous,
                   heat_map(city_hours, cfg.tz), daily, names,
-                  sum(u.crossing for ap, u in usage.items() if ap in ap_site))
+                  sum(u.crossing for ap, u in usage.items() if ap in ap_site),
+                  [s for s in report_stats(states, start, end, sorted(scope.sites)) if s.reports or s.tickets])
 
 
 def _previous(cfg: Config, states: StateStore, store: MetricStore, scope: ReportScope,

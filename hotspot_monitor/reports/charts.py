@@ -7,6 +7,7 @@ table) the hour-of-week heat map of concurrent clients.
 """
 from __future__ import annotations
 
+import calendar
 import io
 import re
 from typing import Any
@@ -55,11 +56,13 @@ def svg_charts(report: Report, view: View) -> dict[str, str]:
     if report.daily:
         fig = Figure(figsize=(7.2, 2.6))
         ax = fig.subplots()
-        days = [d.strftime("%d") for d, _rx, _tx in report.daily]
-        xs = range(len(days))
+        # x is the day of the month, so a day without data is a visible gap, not skipped
+        xs = [d.day for d, _rx, _tx in report.daily]
         ax.bar([x - 0.2 for x in xs], [rx / 1e9 for _d, rx, _tx in report.daily], 0.4, label="rx", color=RX)
         ax.bar([x + 0.2 for x in xs], [tx / 1e9 for _d, _rx, tx in report.daily], 0.4, label="tx", color=TX)
-        ax.set_xticks(list(xs), days, fontsize=7)
+        n_days = calendar.monthrange(report.month.year, report.month.month)[1]
+        ax.set_xlim(0.4, n_days + 0.6)
+        ax.set_xticks(list(range(1, n_days + 1)), [f"{n:02d}" for n in range(1, n_days + 1)], fontsize=6)
         ax.set_ylabel("GB")
         ax.legend(fontsize=7)
         fig.tight_layout()

@@ -11,6 +11,7 @@ from fractions import Fraction
 from typing import Optional
 from zoneinfo import ZoneInfo
 
+from ..citizens.monthly import SiteReportStats
 from ..sample import from_us
 from .accounting import OutageLine
 from .period import Month
@@ -133,6 +134,7 @@ class Report:
     daily: list[tuple[datetime, int, int]]  # local day start, uplink rx, tx (by interval end)
     site_names: dict[str, str] = field(default_factory=dict)
     crossing: int = 0  # intervals crossing one of the month's edges
+    citizens: list[SiteReportStats] = field(default_factory=list)  # citizens' problem reports per site
 
     def level(self, level: str) -> list[Figures]:
         return [r for r in self.rows if r.level == level]

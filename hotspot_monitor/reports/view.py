@@ -13,6 +13,7 @@ from .texts import data_size, decimal_text, duration, number, texts
 
 TOP_N = 5
 LEDGER_MAX_CELL = 28  # characters; longer names are cut with an ellipsis in the PDF's ledgers
+LEDGER_LAST_WIDTH = 40  # the last column wraps at this width instead
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,22 @@ class View:
                         Cell(status, "ok" if ln.status != "counted" else "bad"), Cell(self.why(ln))])
         return out
 
+    def citizens_headers(self) -> list[str]:
+        t = self.t
+        return [t["site"], t["citizen_reports"], t["citizen_tickets"], t["citizen_acked"], t["citizen_ack_time"],
+                t["citizen_fixed"], t["citizen_fix_time"]]
+
+    def citizens(self) -> list[list[Cell]]:
+        """Citizens' problem reports per site (hotspot_monitor/citizens/monthly.py)."""
+        def pair(median: Optional[float], mean: Optional[float]) -> str:
+            if median is None or mean is None:
+                return self.t["none"]
+            return f"{self.hms(round(median * 1e6))} / {self.hms(round(mean * 1e6))}"
+        return [[Cell(self.r.site_names.get(s.site, s.site)), Cell(number(s.reports, self.lang), "num"),
+                 Cell(number(s.tickets, self.lang), "num"), Cell(number(s.acknowledged, self.lang), "num"),
+                 Cell(pair(s.median_ack_s, s.mean_ack_s), "num"), Cell(number(s.fixed, self.lang), "num"),
+                 Cell(pair(s.median_fix_s, s.mean_fix_s), "num")] for s in self.r.citizens]
+
     def appendix_headers(self) -> list[str]:
         t = self.t
         return [t["ap"], t["site"], t["start"], t["end"], t["duration"], t["in_month"], t["counted_s"],
@@ -239,7 +256,11 @@ def ledger(headers: list[str], rows: list[list[Cell]]) -> str:
     1,000 APs prints in seconds. Numbers are right-aligned; headers wrap into columns."""
     def cut(text: str) -> str:
         return text if len(text) <= LEDGER_MAX_CELL else text[:LEDGER_MAX_CELL - 1] + "…"
-    body = [[cut(c.text.replace("\n", " ")) for c in r] for r in rows]
+    # the last column (the appendix's "why") is never cut: it wraps onto continuation lines
+    last = len(headers) - 1
+    tails = [_wrap(r[last].text.replace("\n", " "), LEDGER_LAST_WIDTH) if r else [] for r in rows]
+    body = [[cut(c.text.replace("\n", " ")) for c in r[:last]] + [t[0] if t else ""]
+            for r, t in zip(rows, tails)]
     right = [any(r[i].cls == "num" for r in rows) for i in range(len(headers))]
     widths = []
     for i, h in enumerate(headers):
@@ -255,9 +276,11 @@ def ledger(headers: list[str], rows: list[list[Cell]]) -> str:
             parts.append(t.rjust(widths[i]) if right[i] else t.ljust(widths[i]))
         lines.append("  ".join(parts).rstrip())
     lines.append("  ".join("─" * w for w in widths))
-    for r in body:
+    indent = " " * (sum(widths[:last]) + 2 * last)
+    for r, tail in zip(body, tails):
         lines.append("  ".join(t.rjust(widths[i]) if right[i] else t.ljust(widths[i])
                                for i, t in enumerate(r)).rstrip())
+        lines.extend(indent + more for more in tail[1:])
     return "\n".join(lines)
 
 

@@ -74,6 +74,7 @@ def to_xlsx(report: Report, language: str = "id") -> bytes:
         ws.freeze_panes = "E2"
         ws.cell(row=ws.max_row + 2, column=1, value=f"{t['peak_at']}: {report.tz.key}")
     _outages(wb, report, v, t, bold)
+    _citizens(wb, report, t, bold)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -118,3 +119,20 @@ def _outages(wb: Any, report: Report, v: View, t: dict[str, str], bold: Any) -> 
 
 
 
+
+
+def _citizens(wb: Any, report: Report, t: dict[str, str], bold: Any) -> None:
+    """Citizens' problem reports per site; times in seconds (median, mean) for spreadsheets."""
+    ws = wb.create_sheet(t["sheet_citizens"][:31])
+    ws.append(["site", "name", "reports", "tickets", "acknowledged", "median_ack_s", "mean_ack_s", "fixed",
+               "median_fix_s", "mean_fix_s"])
+    for c in ws[1]:
+        c.font = bold
+    for s in report.citizens:
+        ws.append([s.site, report.site_names.get(s.site, s.site), s.reports, s.tickets, s.acknowledged,
+                   _round(s.median_ack_s), _round(s.mean_ack_s), s.fixed, _round(s.median_fix_s),
+                   _round(s.mean_fix_s)])
+
+
+def _round(x: Optional[float]) -> Optional[int]:
+    return None if x is None else round(x)

@@ -11,8 +11,8 @@ of time in which an AP was actually observed (the stretch still going on lives
 in ``ap_state.covered_since``/``covered_until``), so that silence is never
 taken for uptime.
 
-Columns added after a table was first created are added at start-up
-(:func:`_add_missing_columns`): every such column is nullable.
+Schema changes are versioned steps (``migrations.py``): an older database is
+upgraded when opened, a newer one refused, none ever reset.
 
 Times are stored as naive UTC ``DateTime`` (microsecond resolution on both
 backends) and handed out as aware UTC datetimes.
@@ -46,6 +46,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from ..fileperm import private_dir, private_file
+from . import migrations
 from ..sample import utc
 
 
@@ -213,23 +215,6 @@ def _insert_coverage(c: Any, spans: Iterable[dict[str, Any]]) -> None:
         c.execute(insert(CoverageRow.__table__), rows)
 
 
-def _add_missing_columns(engine: Engine) -> None:
-    """``create_all`` makes missing tables but never alters existing ones: add the
-    (nullable) columns a newer version introduced, so an old state DB keeps working."""
-    insp = inspect(engine)
-    prep = engine.dialect.identifier_preparer
-    for table in Base.metadata.sorted_tables:
-        have = {c["name"] for c in insp.get_columns(table.name)}
-        missing = [col for col in table.columns if col.name not in have]
-        if not missing:
-            continue
-        with engine.begin() as c:
-            for col in missing:
-                assert col.nullable, f"{table.name}.{col.name} must be nullable to be added"
-                c.exec_driver_sql(f"ALTER TABLE {prep.quote(table.name)} ADD COLUMN "
-                                  f"{prep.quote(col.name)} {col.type.compile(dialect=engine.dialect)}")
-
-
 def _upsert_ap_states(c: Any, rows: list[dict[str, Any]]) -> None:
     t = ApStateRow.__table__
     keys = [r["ap"] for r in rows]
@@ -255,7 +240,8 @@ def resolve_url(url: str, base_dir: Optional[Path] = None) -> str:
     p = Path(u.database)
     if not p.is_absolute() and base_dir is not None:
         p = Path(base_dir) / p
-    p.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(p.parent)
+    private_file(p)
     return u.set(database=str(p)).render_as_string(hide_password=False)
 
 
@@ -281,8 +267,10 @@ class StateStore:
         self.engine: Engine = create_engine(self.url, echo=echo, future=True, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas(busy_timeout_s))
+        existed = inspect(self.engine).has_table(OutageRow.__tablename__)
         Base.metadata.create_all(self.engine)
-        _add_missing_columns(self.engine)
+        # an older state DB is upgraded step by step, a newer one refused: never reset
+        self.schema_found, self.schema_version = migrations.upgrade(self.engine, Base.metadata, existed)
 
     @property
     def display_url(self) -> str:

@@ -16,7 +16,7 @@ docs/stores.md) and still give exactly the numbers raw points would give.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterable, Literal, Mapping, Optional, Sequence
 
@@ -37,6 +37,15 @@ class StoreRejected(StoreError):
 
 class StoreUnavailable(StoreError):
     """The store cannot be reached now (refused, timeout, 5xx): worth retrying."""
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    """What one retention pass removed (docs/retention.md)."""
+
+    raw_rows: int = 0
+    rollup_rows: int = 0
+    raw_until: dict[str, datetime] = field(default_factory=dict)  # per measurement: raw gone before
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +85,14 @@ class MetricStore(abc.ABC):
         """Bring rollups up to everything stored, now (after a bulk import). Reads
         are exact without it; stores without rollups do nothing."""
         self.flush()
+
+    def prune(self, *, raw_before: Optional[datetime], rollups_before: Optional[datetime],
+              keep_after: Sequence[datetime] = ()) -> Optional[PruneResult]:
+        """Delete raw points older than ``raw_before`` that rollups already hold, and
+        rollups older than ``rollups_before``; None: the store expires data itself
+        (InfluxDB retention policies). ``keep_after``: for each of these instants keep
+        every series' first raw point at or after it (month edges, for the report)."""
+        return None
 
     @abc.abstractmethod
     def ping(self) -> None:

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..config.models import StoreSettings
+from ..fileperm import private_dir, private_file
 from .base import MetricStore, StoreError
 
 
@@ -19,7 +20,8 @@ def open_store(settings: StoreSettings, base_dir: Optional[Path] = None) -> Metr
     if not path.is_absolute():
         path = (base_dir or Path.cwd()) / path
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
+        private_file(path)
     except OSError as e:
         raise StoreError(f"SQLite {path}: cannot create its directory: {e}") from None
     from .sqlite import SqliteStore

@@ -6,7 +6,8 @@ and InfluxDB 2.x/3.x have no CQs at all. Here every write records which
 5-minute units it touched; units below the frontier are recomputed from raw
 right after the raw points are written, and the frontier moves forward as data
 arrives. Recomputing (never incrementing) keeps a redelivered point from
-counting twice. Measurements, in the raw data's database and retention policy:
+counting twice. Measurements, in the raw data's database and the rollup retention
+policy (``rollup_retention_policy``, default the raw one; docs/retention.md):
 
 * ``<m>:5m``, ``<m>:1h``, ``<m>:1d`` - per series (same tags), fields
   ``<f>:n``, ``<f>:sum``, ``<f>:min``, ``<f>:max`` per numeric field;
@@ -17,6 +18,8 @@ counting twice. Measurements, in the raw data's database and retention policy:
   one series" ~7x faster than "one row of 5,000 series"; far-future times are
   never dropped by a retention policy). Tags are string fields ``tag:<key>``,
   fields one JSON string ``_fields``, the sample's time ``_time`` (µs);
+* ``<m>:edge`` - copies of each series' first raw point after each month edge
+  (``InfluxStore.prune``, run by the retention job), for the report;
 * ``hotspot_rollups`` - the frontier per measurement (tag ``measurement``,
   field ``until_us``), stamped with the time it was written.
 """
@@ -62,9 +65,14 @@ def last_measurement(m: str) -> str:
     return f"{m}:last"
 
 
+def edge_measurement(m: str) -> str:
+    """Each series' first point after each month edge, kept past the raw retention."""
+    return f"{m}:edge"
+
+
 def is_derived(name: str) -> bool:
     return name == FRONTIER or any(name.endswith(":" + t.name) for t in TIERS) \
-        or name.endswith(":last")
+        or name.endswith(":last") or name.endswith(":edge")
 
 
 TagKey = tuple[tuple[str, str], ...]  # a series' tags, sorted
@@ -403,7 +411,7 @@ class InfluxRollups:
         lines = [x for x in lines if x]
         n = self.store.s.batch_size
         for i in range(0, len(lines), n):
-            self.store._post_write("\n".join(lines[i:i + n]).encode())
+            self.store._post_write("\n".join(lines[i:i + n]).encode(), derived=True)
 
     # ------------------------------------------------------------ frontier
     def _write_frontier(self, m: str, until: int) -> None:

@@ -21,7 +21,7 @@ import threading
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import urllib3
@@ -29,9 +29,10 @@ import urllib3
 from ..config.models import InfluxSettings
 from ..sample import FieldValue, Sample, from_us, to_us
 from . import influxql
-from .base import StoreRejected, Aggregate, Bucket, MetricStore, Series, StoreError, StoreUnavailable
+from .base import (StoreRejected, Aggregate, Bucket, MetricStore, PruneResult, Series, StoreError,
+                   StoreUnavailable)
 from .influx_rollups import (LAST_BASE_US, SLOT_SPAN_US, TAG_PREFIX, InfluxRollups,
-                             last_measurement, tier_measurement)
+                             edge_measurement, is_derived, last_measurement, tier_measurement)
 from .lineprotocol import Serializer
 from .rollups import (ROLLED_TYPES, STATS, UNITS, Piece, final, merge, plan, site_usable,
                       usable_units)
@@ -78,10 +79,10 @@ class InfluxStore(MetricStore):
             num_pools=2, maxsize=4, retries=False,
             timeout=urllib3.Timeout(total=settings.timeout_s),
             cert_reqs="CERT_REQUIRED" if settings.verify_tls else "CERT_NONE")
-        params = {"db": settings.database, "precision": "u"}
-        if settings.retention_policy:
-            params["rp"] = settings.retention_policy
-        self._write_url = self.url + "/write?" + urllib.parse.urlencode(params)
+        self._write_url = self._write_url_for(settings.retention_policy)
+        # rollups, :last tables and the frontier: kept longer than raw points (docs/retention.md)
+        self.rollup_rp = settings.rollup_retention_policy or settings.retention_policy
+        self._derived_write_url = self._write_url_for(self.rollup_rp)
         self._serialize = Serializer()
         self._lines: list[str] = []
         self._last_submit = time.monotonic()
@@ -221,8 +222,16 @@ class InfluxStore(MetricStore):
         if err is not None:
             raise err
 
-    def _post_write(self, body: bytes) -> None:
-        r = self._request("POST", self._write_url, body, "write")
+    def _write_url_for(self, rp: Optional[str]) -> str:
+        params = {"db": self.s.database, "precision": "u"}
+        if rp:
+            params["rp"] = rp
+        return self.url + "/write?" + urllib.parse.urlencode(params)
+
+    def _post_write(self, body: bytes, derived: bool = False) -> None:
+        """POST lines: raw points to the raw RP, rollup lines (``derived``) to the rollup RP."""
+        r = self._request("POST", self._derived_write_url if derived else self._write_url,
+                          body, "write")
         if r.status != 204:
             raise self._http_error(r, "write")
 
@@ -269,9 +278,13 @@ class InfluxStore(MetricStore):
 
     def _latest_raw(self, measurement: str, q: str) -> list[Sample]:
         """Samples from a ``SELECT * ... GROUP BY *`` over raw points."""
+        return self._samples(measurement, self._query(q))
+
+    def _samples(self, measurement: str, result: list[dict[str, Any]]) -> list[Sample]:
+        """Samples of ``measurement`` from the series of a ``SELECT * ... GROUP BY *``."""
         types = self._types(measurement)
         out = []
-        for series in self._query(q):
+        for series in result:
             cols = series["columns"]
             if any(c not in types for c in cols[1:]):
                 types = self._types(measurement, cols[1:])
@@ -285,9 +298,46 @@ class InfluxStore(MetricStore):
 
     def points(self, measurement: str, *, start: datetime, end: Optional[datetime] = None,
                tags: Optional[Mapping[str, str]] = None, first: Optional[int] = None) -> list[Sample]:
-        q = influxql.select_points(self._src(measurement), tags, start, end, first)
-        return sorted(self._latest_raw(measurement, q),
-                      key=lambda s: (s.time, sorted(s.tags.items())))
+        """Raw points, and the month-edge copies (``<m>:edge``) that outlive them: the
+        first point after a month edge stays findable once its shard has expired."""
+        raw, kept = self._query_many([
+            influxql.select_points(self._src(m), tags, start, end, first)
+            for m in (measurement, edge_measurement(measurement))])
+        by_series: dict[tuple, dict[int, Sample]] = {}
+        for result in (kept, raw):  # raw last: it wins where both have a point
+            for s in self._samples(measurement, result):
+                by_series.setdefault(tuple(sorted(s.tags.items())), {})[to_us(s.time)] = s
+        out = []
+        for pts in by_series.values():
+            ordered = [pts[t] for t in sorted(pts)]
+            out += ordered[:first] if first is not None else ordered
+        return sorted(out, key=lambda s: (s.time, sorted(s.tags.items())))
+
+    def prune(self, *, raw_before: Optional[datetime], rollups_before: Optional[datetime],
+              keep_after: Sequence[datetime] = ()) -> PruneResult:
+        """InfluxDB expires points by its retention policies (``setup-influx``); here only
+        each series' first raw point after every ``keep_after`` instant that is still
+        within the raw retention is copied to ``<m>:edge`` in the rollup RP (idempotent;
+        repeated passes pick up late points)."""
+        now = datetime.now(timezone.utc)
+        edges = [e for e in keep_after if (raw_before is None or e >= raw_before) and e <= now]
+        lines = []
+        if edges:
+            for m in self._raw_measurements():
+                for e in edges:
+                    q = influxql.select_points(self._src(m), None, e, None, 1)
+                    for s in self._latest_raw(m, q):
+                        lines.append(self._serialize(Sample(edge_measurement(m), s.tags, s.fields,
+                                                            s.time)))
+        for i in range(0, len(lines), self.s.batch_size):
+            self._post_write("\n".join(x for x in lines[i:i + self.s.batch_size] if x).encode(),
+                             derived=True)
+        return PruneResult(0, 0, {})
+
+    def _raw_measurements(self) -> list[str]:
+        rows = self._query("SHOW MEASUREMENTS")
+        return [row[0] for series in rows for row in series.get("values", [])
+                if not is_derived(row[0])]
 
     def aggregate(self, measurement: str, field: str, *, start: datetime, end: datetime,
                   every: timedelta, agg: Aggregate = "mean",
@@ -388,7 +438,9 @@ class InfluxStore(MetricStore):
 
     # ---------------------------------------------------------------- HTTP
     def _src(self, measurement: str) -> str:
-        return influxql.source(measurement, self.s.database, self.s.retention_policy)
+        """Where a measurement lives: rollup measurements in the rollup RP."""
+        rp = self.rollup_rp if is_derived(measurement) else self.s.retention_policy
+        return influxql.source(measurement, self.s.database, rp)
 
     def _types(self, measurement: str, need: Iterable[str] = ()) -> dict[str, str]:
         """Field types (float/integer/string/boolean): JSON turns float 1.0 into 1.
@@ -402,9 +454,21 @@ class InfluxStore(MetricStore):
             for series in self._query(q):
                 for key, ftype in series.get("values", []):
                     types.setdefault(key, ftype)
+            if any(f not in types for f in need) and not is_derived(measurement):
+                # raw points expired (retention): the rollups still know each field's type
+                types = {**self._rolled_types(measurement), **types}
             if types:  # cache only once the measurement exists
                 self._field_types[measurement] = types
         return types
+
+    def _rolled_types(self, measurement: str) -> dict[str, str]:
+        """Field types from the 5-minute rollup tier (``f:sum`` has f's type)."""
+        from .rollups import SERIES_TIERS
+
+        q = influxql.show_field_keys(self.s.database, self.rollup_rp,
+                                     tier_measurement(measurement, SERIES_TIERS[0]))
+        return {key[:-len(":sum")]: ftype for series in self._query(q)
+                for key, ftype in series.get("values", []) if key.endswith(":sum")}
 
     def _query(self, q: str, db: bool = True) -> list[dict[str, Any]]:
         """Run one statement; return its series; raise StoreError with InfluxDB's text."""

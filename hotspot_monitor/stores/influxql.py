@@ -206,3 +206,30 @@ def select_frontier(src: str, measurement: str) -> str:
 
 def show_tag_keys(database: str, retention_policy: Optional[str], measurement: str) -> str:
     return f"SHOW TAG KEYS FROM {source(measurement, database, retention_policy)}"
+
+
+# ------------------------------------------------------------------ retention
+def show_retention_policies(database: str) -> str:
+    return f"SHOW RETENTION POLICIES ON {ident(database)}"
+
+
+def hours(h: Optional[int]) -> str:
+    """A retention duration in whole hours; None = keep forever (INF)."""
+    if h is None:
+        return "INF"
+    if h < 1:
+        raise ValueError(f"retention must be at least 1 hour: {h}")
+    return f"{int(h)}h"
+
+
+def create_retention_policy(name: str, database: str, duration_h: Optional[int],
+                            shard_h: Optional[int]) -> str:
+    text = (f"CREATE RETENTION POLICY {ident(name)} ON {ident(database)} "
+            f"DURATION {hours(duration_h)} REPLICATION 1")
+    return text + (f" SHARD DURATION {hours(shard_h)}" if shard_h else "")
+
+
+def alter_retention_policy(name: str, database: str, duration_h: Optional[int],
+                           shard_h: Optional[int]) -> str:
+    text = f"ALTER RETENTION POLICY {ident(name)} ON {ident(database)} DURATION {hours(duration_h)}"
+    return text + (f" SHARD DURATION {hours(shard_h)}" if shard_h else "")

@@ -33,10 +33,12 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from ..logutil import RateLimitedLog
 from ..sample import FieldValue, Sample, from_us, to_us
+from . import sqlite_retention as retention
 from . import sqlite_rollups as rolls
-from .base import StoreRejected, Aggregate, Bucket, MetricStore, Series, StoreError, StoreUnavailable
+from .base import (StoreRejected, Aggregate, Bucket, MetricStore, PruneResult, Series, StoreError,
+                   StoreUnavailable)
 from .common import normalize
-from .rollups import (FIVE_MIN, ROLLED_TYPES, STATS, Grid, Piece, StepSizer, final, floor,
+from .rollups import (DAY, FIVE_MIN, ROLLED_TYPES, STATS, Grid, Piece, StepSizer, final, floor,
                       frontier_target, grids, merge, plan, site_key, site_usable)
 
 log = logging.getLogger(__name__)
@@ -103,6 +105,7 @@ class SqliteStore(MetricStore):
         self._rollup_errors = RateLimitedLog(log, interval_s=60.0)
         self.rollup_error: Optional[str] = None  # the last rollup failure, for health pages
         self._conflicts: list[str] = []
+        self._closing = False  # a prune pass in another thread stops between transactions
         # sid -> (time_us, fields JSON, Sample): reused by latest() only when the
         # newest row in the file has exactly this time and text (so always correct)
         self._latest: dict[int, tuple[int, str, Sample]] = {}
@@ -110,6 +113,7 @@ class SqliteStore(MetricStore):
         try:
             con.executescript(_SCHEMA)
             rolls.create(con)
+            retention.create(con)
         except sqlite3.Error as e:
             raise StoreError(f"SQLite {self.path}: cannot create schema: {e}") from None
         self._load_series(con)
@@ -309,6 +313,8 @@ class SqliteStore(MetricStore):
         try:
             if not con.in_transaction:
                 con.execute("BEGIN IMMEDIATE")
+            if rows:
+                rows = self._refuse_pruned(con, rows)
             con.executemany(_UPSERT, rows)
             con.executemany("INSERT OR IGNORE INTO fields VALUES (?, ?, ?)", types)
             if self.rollups:
@@ -320,6 +326,97 @@ class SqliteStore(MetricStore):
             con.execute("ROLLBACK") if con.in_transaction else None
             raise StoreError(f"SQLite {self.path}: write failed: {e}") from None
         self._rows, self._new_types = [], []
+
+    def _refuse_pruned(self, con: sqlite3.Connection,
+                       rows: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+        """Rows below a measurement's retention watermark are refused (read inside the
+        write transaction, so a prune by another process counts): rolling such a row
+        up would replace an exact rollup of pruned rows with one of this row alone."""
+        marks = retention.watermarks(con)
+        if not marks:
+            return rows
+        series, kept, refused = self._series, [], 0
+        first = None
+        for r in rows:
+            m = series[r[0]][0]
+            mark = marks.get(m)
+            if mark is not None and r[1] < mark:
+                refused += 1
+                first = first or (m, mark)
+            else:
+                kept.append(r)
+        if refused:  # one entry per sample: flush() reports how many
+            self._conflicts.extend([f"older than the raw retention ({first[0]} is pruned before "
+                                    f"{from_us(first[1]).isoformat()}; store.retention.raw_days)"]
+                                   * refused)
+        return kept
+
+    def prune(self, *, raw_before: Optional[datetime], rollups_before: Optional[datetime],
+              keep_after: Sequence[datetime] = ()) -> PruneResult:
+        """Delete rolled-up raw rows before ``raw_before`` (keeping each series' first
+        row after every ``keep_after`` instant) and rollups before ``rollups_before``,
+        never rollups of a range whose raw rows are still there. Short transactions
+        (a day of rows of a batch of series), so writers wait little; see
+        ``sqlite_retention``."""
+        if not self.rollups:
+            raise StoreError(f"SQLite {self.path}: a store without rollups cannot prune "
+                             "(the raw rows are all there is)")
+        n_raw = n_roll = 0
+        con = self._con()
+        with self._write_lock:  # held per transaction below, not for the whole pass
+            self._flush_locked(con, advance=True)
+            self._load_series(con)
+            by_measurement = {m: list(sids) for m, sids in self._names.sids_of.items()}
+            groups = {m: list(g) for m, g in self._names.gids_of.items()}
+        done: dict[str, int] = {m: k.deleted_until for m, k in retention.marks(con).items()}
+        for m, sids in sorted(by_measurement.items()):
+            if self._closing:
+                break
+            cutoff = (retention.raw_cutoff(to_us(raw_before), rolls.get_frontier(con, m))
+                      if raw_before is not None else None)
+            lo = done.get(m)
+            if lo is None and cutoff is not None:
+                lo = retention.oldest(con, sids)
+            if cutoff is not None and lo is not None and lo < cutoff:
+                edges = [to_us(e) for e in keep_after if lo <= to_us(e) < cutoff]
+                keep = retention.kept_points(con, sids, edges)
+                n, done[m] = self._delete_windows(con, m, sids, lo, cutoff, keep)
+                n_raw += n
+            if rollups_before is not None and m in done:
+                before = floor(min(to_us(rollups_before), done[m]), DAY)
+                for tier, table in rolls.TABLES.items():
+                    ids = groups.get(m, []) if tier.site else sids
+                    for i in range(0, len(ids), retention.SERIES_BATCH):
+                        n_roll += self._in_transaction(con, lambda: retention.delete_rollups(
+                            con, table, ids[i:i + retention.SERIES_BATCH], before))
+        self._latest = {}
+        return PruneResult(n_raw, n_roll, {m: from_us(t) for m, t in done.items()})
+
+    def _delete_windows(self, con: sqlite3.Connection, m: str, sids: list[int], lo: int,
+                        cutoff: int, keep: dict[int, list[int]]) -> tuple[int, int]:
+        """Give up and delete [lo, cutoff) a day at a time; (rows deleted, deleted until)."""
+        n, a = 0, lo
+        batch = retention.SERIES_BATCH
+        while a < cutoff and not self._closing:
+            b = min(cutoff, floor(a, retention.WINDOW_US) + retention.WINDOW_US)
+            self._in_transaction(con, lambda: retention.give_up(con, m, b, a))
+            for i in range(0, len(sids), batch):
+                n += self._in_transaction(con, lambda: retention.delete_raw(
+                    con, sids[i:i + batch], a, b, keep))
+            self._in_transaction(con, lambda: retention.mark_deleted(con, m, b))
+            a = b
+        return n, a
+
+    def _in_transaction(self, con: sqlite3.Connection, work: Any) -> Any:
+        with self._write_lock:
+            try:
+                con.execute("BEGIN IMMEDIATE")
+                out = work()
+                con.execute("COMMIT")
+                return out
+            except sqlite3.Error as e:
+                con.execute("ROLLBACK") if con.in_transaction else None
+                raise StoreError(f"SQLite {self.path}: prune failed: {e}") from None
 
     def _targets(self) -> dict[str, int]:
         """Where each frontier this instance wrote to should be, if behind."""
@@ -446,6 +543,7 @@ class SqliteStore(MetricStore):
             raise StoreError(f"SQLite {self.path}: {e}") from None
 
     def close(self) -> None:
+        self._closing = True
         self.flush()
         con = getattr(self._local, "con", None)
         if con is not None:

@@ -51,7 +51,8 @@ bind-address = "127.0.0.1:{rpc_port}"
   log-queries-after = "0s"
 
 [retention]
-  enabled = false
+  enabled = {retention}
+  check-interval = "{retention_check}"
 
 [shard-precreation]
   enabled = false
@@ -151,8 +152,12 @@ class Influxd:
         wait_for(ping, timeout, "influxd (restarted)", proc=self.proc, log=str(self.log))
 
 
-def start_influxd(auth: bool = False, timeout: float = 60.0) -> Influxd:
+def start_influxd(auth: bool = False, timeout: float = 60.0,
+                  retention_check: Optional[str] = None) -> Influxd:
     """Start influxd with a generated config in a temp dir; raise with its log if it fails.
+
+    ``retention_check`` (e.g. "1s") turns on retention enforcement at that interval
+    (off by default: tests write old points).
 
     With ``auth`` the HTTP API requires credentials and an admin user
     (ADMIN_USER/ADMIN_PASSWORD) is created, as InfluxDB 1.x allows for the first user.
@@ -165,7 +170,9 @@ def start_influxd(auth: bool = False, timeout: float = 60.0) -> Influxd:
         rpc_port = free_port()
     conf = root / "influxdb.conf"
     conf.write_text(_CONFIG.format(root=root, rpc_port=rpc_port, http_port=http_port,
-                                   auth="true" if auth else "false"))
+                                   auth="true" if auth else "false",
+                                   retention="true" if retention_check else "false",
+                                   retention_check=retention_check or "30m"))
     log = root / "influxd.log"
     with open(log, "wb") as logf:
         proc = subprocess.Popen([INFLUXD, "run", "-config", str(conf)],
