@@ -64,7 +64,7 @@ def test_spool_dead_letters_and_stores_ask_for_private_modes_themselves(tmp_path
         store = open_store(parse_config("store: {sqlite: {path: m/metrics.sqlite}}\n", "x", {}).store,
                            tmp_path)
         writer = SampleWriter(store, spool_dir=tmp_path / "spool")
-        writer._spool([Sample("ap_status", {"site": "s", "ap": "a"}, {"up": 1},
+        writer._spool_batch([Sample("ap_status", {"site": "s", "ap": "a"}, {"up": 1},
                               datetime(2026, 11, 1, tzinfo=timezone.utc))])
         dead = DeadLetterLog(tmp_path / "dead" / "mqtt-dead-letters.jsonl")
         dead.append(datetime(2026, 11, 1, tzinfo=timezone.utc), "t", "bad_json", "x", b"{")
