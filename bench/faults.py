@@ -1,4 +1,5 @@
-"""Fault bench: InfluxDB killed (SIGKILL) for a long while under `hotspot-monitor run`.
+"""Fault bench: InfluxDB killed (SIGKILL) for a long while under `hotspot-monitor run`
+(``--scenario influx``, default), or `run` itself killed and restarted (``--scenario run-kill``).
 
 N simulated APs (in this process, loopback ports) are polled by `run` (a child
 process) every --interval seconds into a private influxd. After two rounds the
@@ -12,9 +13,16 @@ The run goes on for two more rounds and is stopped with SIGTERM. Printed:
   stored bytes against the simulator's counter difference (uplinks, 64-bit);
 * the writer's dropped / rejected counters (promised 0).
 
+``run-kill``: SQLite store; after two rounds `run` gets SIGKILL, stays away for
+--outage seconds and is started again for two more rounds. Printed: outages in
+the state store (promised 0: no phantom outage), monitoring sessions and the gap
+between them (unmonitored), overlapping traffic intervals (promised 0: no byte
+counted twice) and the holes per interface (one each: the time away).
+
 Bounded: --aps <= 5000, --outage <= 1800 s; every process is stopped, loopback only.
 
 Rerun:  .venv/bin/python bench/faults.py --aps 2000 --interval 60 --outage 600
+        .venv/bin/python bench/faults.py --scenario run-kill --aps 2000 --interval 60 --outage 180
 """
 from __future__ import annotations
 
@@ -45,8 +53,65 @@ def spool_bytes(base: Path) -> int:
     return sum(p.stat().st_size for p in (base / "state" / "spool").glob("spool-*.jsonl"))
 
 
+def run_kill(a: argparse.Namespace, tmp: Path) -> int:
+    from hotspot_monitor.status.statestore import StateStore
+    from hotspot_monitor.stores.factory import open_store
+
+    fleet = Fleet(tmp, fleet_yaml(a.aps, a.interval, {"kind": "sqlite", "sqlite": {"path": "metrics.sqlite"}},
+                                  timeout_s=2.0))
+    try:
+        fleet.start_run()
+        polls = lambda: (fleet.runtime().get("snmp") or {}).get("polls_ok", 0)  # noqa: E731
+        wait_for(lambda: polls() >= 2 * a.aps, 4 * a.interval + 300, "two rounds", every=2)
+        time.sleep(6)  # a housekeeping pass after them
+        fleet.kill_run()
+        t_kill = time.time()
+        print(f"two rounds polled; run SIGKILLed, away for {a.outage:.0f} s", flush=True)
+        time.sleep(a.outage)
+        t_restart = time.time()
+        fleet.start_run()
+        wait_for(lambda: fleet.runtime().get("pid") == fleet.proc.pid and polls() >= 2 * a.aps,
+                 4 * a.interval + 300, "two rounds after the restart", every=2)
+        fleet.stop_run()
+        states = StateStore.from_config(fleet.cfg, tmp)
+        outages, sessions = states.outages(), states.sessions()
+        up = sum(r["state"] == "up" for r in states.load_ap_states())
+        states.close()
+        with open_store(fleet.cfg.store, tmp) as store:
+            pts = store.points("ap_traffic", start=datetime(2000, 1, 1, tzinfo=timezone.utc))
+        series: dict[tuple, list[Point]] = {}
+        for smp in pts:
+            series.setdefault((smp.tags["ap"], smp.tags["iface"]), []).append(
+                Point(smp.time, smp.fields["interval_s"], smp.fields["rx_bytes"], smp.fields["tx_bytes"]))
+        overlaps, holes, spanning = 0, [], 0
+        for p in series.values():
+            p.sort(key=lambda x: x.time)
+            try:
+                g = chain_gaps(p)
+            except AssertionError:
+                overlaps += 1
+                continue
+            holes.append(len(g))
+            spanning += sum(1 for x, y in g if x.timestamp() <= t_kill + 1 and y.timestamp() >= t_restart)
+        print(f"\n{a.aps} APs every {a.interval:g} s, SQLite; run SIGKILLed and away {a.outage:.0f} s")
+        print(f"outages in the state store: {len(outages)} (phantom outages: {len(outages)}); "
+              f"APs up at the end: {up} of {a.aps}")
+        gap = sessions[1].started.timestamp() - sessions[0].covered_until.timestamp() if len(sessions) == 2 else None
+        print(f"monitoring sessions: {len(sessions)}; unmonitored gap between them: "
+              f"{gap:.0f} s" if gap is not None else f"monitoring sessions: {len(sessions)}")
+        print(f"ap_traffic: {len(series)} interfaces, {overlaps} with overlapping intervals (bytes counted "
+              f"twice); holes per interface: {min(holes, default=0)}-{max(holes, default=0)}, "
+              f"{spanning} holes spanning the time away")
+        print(f"rerun: .venv/bin/python bench/faults.py --scenario run-kill --aps {a.aps} --interval "
+              f"{a.interval:g} --outage {a.outage:g}")
+        return 0
+    finally:
+        fleet.close()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--scenario", choices=("influx", "run-kill"), default="influx")
     ap.add_argument("--aps", type=int, default=2000)
     ap.add_argument("--interval", type=float, default=60.0)
     ap.add_argument("--outage", type=float, default=600.0)
@@ -54,6 +119,14 @@ def main() -> int:
     a = ap.parse_args()
     a.aps, a.outage = max(8, min(a.aps, 5000)), max(10.0, min(a.outage, 1800.0))
     tmp = Path(tempfile.mkdtemp(prefix="bench-faults-"))
+    if a.scenario == "run-kill":
+        try:
+            return run_kill(a, tmp)
+        finally:
+            if a.keep:
+                print(f"kept {tmp}")
+            else:
+                shutil.rmtree(tmp, ignore_errors=True)
     influxd = start_influxd()
     fleet = None
     try:
