@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import timedelta
 
 from hotspot_monitor.config.models import InfluxSettings
 from hotspot_monitor.stores.influxdb import InfluxStore
