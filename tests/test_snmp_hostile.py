@@ -65,6 +65,7 @@ class HostileAgent:
             if self.mode == "garbage":
                 reply = bytes(self._rnd.getrandbits(8) for _ in range(self._rnd.randint(1, 300)))
             else:
+                time.sleep(0.005)  # a slow agent: 20,000 rows would take 10 s
                 reply = self._answer(data)
             if reply:
                 self.sock.sendto(reply, peer)
@@ -88,7 +89,9 @@ class HostileAgent:
             p = y
         out = []
         if tag == GETNEXT or tag == GETBULK:
-            reps = max(1, min(dec_int(data, b_s, b_e), 50)) if tag == GETBULK else 1
+            # at most 10 rows an answer (agents may send fewer than asked): with the
+            # 5 ms pause per answer the walk budget, not max_rows, is what stops it
+            reps = max(1, min(dec_int(data, b_s, b_e), 10)) if tag == GETBULK else 1
             cursors = list(oids)
             for _ in range(reps):
                 for k, c in enumerate(cursors):
