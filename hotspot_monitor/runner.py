@@ -10,6 +10,12 @@ on the loop: at 10,000 APs a slow commit must not delay SNMP polls, and one
 thread keeps the engine's calls in order. A housekeeping task
 marks silent MQTT APs stale, saves state and writes ``runtime.json`` (read by
 ``hotspot-monitor status``).
+
+Sharded (``--shard i/n``, docs/scaling.md): the collectors and the engine see
+only this shard's APs (``cluster.ownership.shard_config``); every pass the
+shard writes its heartbeat and keeps or tries the leader lock; the leader
+watches the other shards' heartbeats and is the only one to evaluate alerts
+and send monthly reports.
 """
 from __future__ import annotations
 
@@ -25,6 +31,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
+from .cluster.heartbeats import Heartbeats
+from .cluster.leader import LeaderLock, ShardBusy
+from .cluster.ownership import ShardId, shard_config, this_host
+from .cluster.watch import ShardWatch
 from .config.models import Config
 from .sample import Sample
 from .status.engine import StatusEngine
@@ -45,8 +55,12 @@ class ServicePaths:
     base_dir: Path
 
     def state_dir(self, cfg: Config) -> Path:
+        """``state.dir``; one subdirectory per shard when sharded, so shards that share
+        a machine (and a config file) keep their own spool, baselines and runtime file."""
         d = Path(cfg.state.dir)
-        return d if d.is_absolute() else self.base_dir / d
+        d = d if d.is_absolute() else self.base_dir / d
+        shard = ShardId.parse(cfg.collector.shard)
+        return d / f"shard-{shard.index}-of-{shard.count}" if shard.sharded else d
 
     def runtime_file(self, cfg: Config) -> Path:
         return self.state_dir(cfg) / "runtime.json"
@@ -69,6 +83,26 @@ class Service:
     web: Any = None  # the dashboard's server when web.enabled (dashboard.server.WebServer)
     _queue: Optional[asyncio.Queue] = None
     _state_thread: Optional[ThreadPoolExecutor] = None  # every status engine call runs here
+    shard: ShardId = field(default_factory=lambda: ShardId(0, 1))
+    lock: Optional[LeaderLock] = None
+    heartbeats: Optional[Heartbeats] = None
+    watch: Optional[ShardWatch] = None
+
+    def __post_init__(self) -> None:
+        self.shard = ShardId.parse(self.cfg.collector.shard)
+
+    @classmethod
+    def for_shard(cls, cfg: Config, shard: Optional[str], **kw: Any) -> "Service":
+        """The service for ``--shard i/n`` (overrides ``collector.shard``)."""
+        if shard is not None:
+            ShardId.parse(shard)  # ValueError on nonsense
+            cfg = cfg.model_copy(update={"collector": cfg.collector.model_copy(update={"shard": shard})})
+        return cls(cfg, **kw)
+
+    @property
+    def leader(self) -> bool:
+        """Whether this process does the once-only work now (always, when alone on SQLite)."""
+        return self.lock.leader if self.lock is not None else not self.shard.sharded
 
     # -- start-up ----------------------------------------------------------
     def open(self) -> None:
@@ -88,11 +122,28 @@ class Service:
             self.states = StateStore.from_config(self.cfg, self.base_dir)
         except Exception as e:  # SQLAlchemy raises many kinds; the URL may hold a password
             raise StartupError(f"state store unusable: {type(e).__name__}") from None
-        self.engine = StatusEngine(self.cfg, self.states)
+        self._open_cluster()
+        self.engine = StatusEngine(shard_config(self.cfg, self.shard), self.states)
         self.writer = SampleWriter(self.store, spool_dir=state_dir / "spool",
                                    batch_size=self.cfg.store.influxdb.batch_size)
         if self.cfg.web.enabled:
             self._open_web()
+
+    def _open_cluster(self) -> None:
+        """This shard's lock (a second process for the same shard must not start) and
+        the heartbeat table. Sharding needs PostgreSQL: SQLite is one machine."""
+        assert self.states is not None
+        if self.shard.sharded and self.states.engine.dialect.name != "postgresql":
+            raise StartupError(f"--shard {self.shard} needs a PostgreSQL state store "
+                               f"(state.url postgresql+psycopg://...); SQLite is for one process")
+        try:
+            self.lock = LeaderLock(self.states.engine, self.shard)
+            self.lock.claim_shard()
+            self.heartbeats = Heartbeats(self.states.engine)
+        except ShardBusy as e:
+            raise StartupError(str(e)) from None
+        except Exception as e:  # the URL may hold a password: the type only
+            raise StartupError(f"state store unusable for the shard lock: {type(e).__name__}") from None
 
     def _open_web(self) -> None:
         """The dashboard in this process, on the service's own stores (one service
@@ -115,15 +166,16 @@ class Service:
             if not done.wait(self.durable_timeout_s):
                 raise TimeoutError("samples not confirmed durable in time")  # collector retries
 
-        if any(a.host for a in self.cfg.aps) or self.cfg.controllers:
+        mine = shard_config(self.cfg, self.shard)  # this shard's APs and controllers only
+        if any(a.host for a in mine.aps) or mine.controllers:
             from collectors.snmp.poller import SnmpCollector
 
-            self.snmp = SnmpCollector(self.cfg, on_samples=lambda s: self._queue.put_nowait((s, None)))
+            self.snmp = SnmpCollector(mine, on_samples=lambda s: self._queue.put_nowait((s, None)))
         if self.cfg.mqtt.enabled:
             from collectors.mqtt.collector import MqttCollector
 
             dead = ServicePaths(self.base_dir).state_dir(self.cfg) / "mqtt-dead-letters.jsonl"
-            self.mqtt = MqttCollector(self.cfg, on_samples=from_thread, dead_letter_path=dead)
+            self.mqtt = MqttCollector(mine, on_samples=from_thread, dead_letter_path=dead)
         self._restore_counters()
 
     def _start_alerting(self) -> None:
@@ -134,9 +186,20 @@ class Service:
         assert self.states is not None and self.store is not None and self.engine is not None
         tracker = HealthTracker(self.started_at or datetime.now(timezone.utc), self.snmp is not None,
                                 self.cfg.collector.interval_s)
+
+        def health():
+            h = tracker.snapshot(datetime.now(timezone.utc), self.snmp, self.writer)
+            if self.shard.sharded and self.watch is not None:
+                h.shards = [f"{i}/{self.shard.count}" for i in range(self.shard.count)]
+                h.shards_down = {k: d.since for k, d in self.watch.down.items()}
+            return h
+
+        states = self.states
         self.alerting = AlertingService(
-            self.cfg, self.states, self.store, self.engine,
-            lambda: tracker.snapshot(datetime.now(timezone.utc), self.snmp, self.writer))
+            self.cfg, self.states, self.store, self.engine, health,
+            is_leader=lambda: self.leader,
+            # a shard's engine holds its own APs: site rules need every shard's
+            fleet=(lambda: StatusEngine(self.cfg, states)) if self.shard.sharded else None)
         self.alerting.start()
 
     def _trackers(self) -> dict[str, Any]:
@@ -184,11 +247,16 @@ class Service:
         self._state_thread = ThreadPoolExecutor(1, thread_name_prefix="status-engine")
         self._make_collectors(loop)
         self.started_at = datetime.now(timezone.utc)
+        self.watch = ShardWatch(self.cfg, self.shard, self.states, self.heartbeats,
+                                self.cfg.collector.shard_timeout_s, self.started_at)
         self.engine.start(self.started_at)
+        self._cluster_pass(self.started_at)
         self.writer.start()
-        log.info("service started: %d sites, %d APs, %d controllers, store %s, mqtt %s",
-                 len(self.cfg.sites), len(self.cfg.aps), len(self.cfg.controllers),
-                 self.cfg.store.kind, "on" if self.mqtt else "off")
+        log.info("service started: %d sites, %d APs, %d controllers, store %s, mqtt %s%s",
+                 len(self.cfg.sites), len(self.engine.aps()), len(self.cfg.controllers),
+                 self.cfg.store.kind, "on" if self.mqtt else "off",
+                 f", shard {self.shard} ({'leader' if self.leader else 'not leader'})"
+                 if self.shard.sharded else "")
         if self.mqtt is not None:
             self.mqtt.start()
         if self.web is not None:
@@ -209,11 +277,11 @@ class Service:
             await self._shutdown(tasks)
 
     def _sends_reports(self) -> bool:
-        """Monthly reports are once-only work: only shard 0 (or an unsharded run) sends them."""
+        """Monthly reports are once-only work: every shard schedules them, only the
+        leader of the moment sends (``_reports`` checks ``self.leader`` each pass)."""
         from .reports.sender import sends
 
-        shard = self.cfg.collector.shard
-        return any(sends(p) for p in self.cfg.partners) and (shard is None or shard.startswith("0/"))
+        return any(sends(p) for p in self.cfg.partners)
 
     async def _reports(self, stop: asyncio.Event) -> None:
         """Partners' monthly reports: due on the 1st, claimed, generated and e-mailed off the
@@ -224,8 +292,11 @@ class Service:
         sender = ReportSender(self.cfg, self.states, self.store, ServicePaths(self.base_dir).state_dir(self.cfg))
         while not stop.is_set():
             try:
-                await asyncio.to_thread(sender.run_once)
-                wait = await asyncio.to_thread(sender.seconds_to_next, datetime.now(timezone.utc))
+                if self.leader:
+                    await asyncio.to_thread(sender.run_once)
+                    wait = await asyncio.to_thread(sender.seconds_to_next, datetime.now(timezone.utc))
+                else:  # a standby: look again soon, it may be leading by then
+                    wait = self.housekeeping_s
             except Exception:  # a report must never take the monitor down; retried next pass
                 log.exception("monthly reports failed")
                 wait = 60.0
@@ -285,6 +356,24 @@ class Service:
         events += self.engine.tick(now)
         if events:
             self._ingest(events)
+        self._cluster_pass(now)
+
+    def _cluster_pass(self, now: datetime) -> None:
+        """Heartbeat, leader lock, and (leader) the other shards' health. State thread."""
+        if self.lock is None or self.heartbeats is None:
+            return
+        was = self.lock.leader
+        leading = self.lock.refresh()
+        if was and not leading and self.watch is not None:
+            self.watch.forget()
+        try:
+            assert self.engine is not None and self.started_at is not None
+            self.heartbeats.beat(self.shard.key, self.shard.index, self.shard.count, this_host(),
+                                 os.getpid(), self.started_at, now, len(self.engine.aps()), leading)
+        except Exception as e:  # the state store may be away: the leader will notice the silence
+            log.warning("shard heartbeat failed: %s", type(e).__name__)
+        if leading and self.watch is not None:
+            self.watch.check(now)
 
     def write_runtime(self, now: datetime, stopped: bool = False) -> None:
         """A small JSON file with the collectors' health, for ``status``."""
@@ -297,7 +386,13 @@ class Service:
                        "rejected": self.writer.rejected,
                        "store_ok": self.writer.store_ok, "last_error": self.writer.last_error},
             "engine": dict(self.engine.stats),
+            "shard": self.shard.key,
+            "leader": self.leader,
+            "aps_owned": len(self.engine.aps()),
         }
+        if self.watch is not None and self.leader and self.shard.sharded:
+            d["shards_down"] = {k: {"since": v.since.isoformat(), "aps": v.aps, "host": v.host,
+                                    "pid": v.pid} for k, v in self.watch.down.items()}
         if self.alerting is not None:
             d["alerts"] = _jsonable(self.alerting.stats)
         if self.snmp is not None:
@@ -340,6 +435,11 @@ class Service:
             self._ingest(*self._queue.get_nowait())
         now = datetime.now(timezone.utc)
         self.engine.stop(now)
+        if self.heartbeats is not None:
+            try:
+                self.heartbeats.stop(self.shard.key, os.getpid(), now)
+            except Exception as e:
+                log.warning("shard heartbeat (stop) failed: %s", type(e).__name__)
         if self.alerting is not None:
             await asyncio.to_thread(self.alerting.stop)
         await asyncio.to_thread(self.writer.stop)
@@ -358,6 +458,8 @@ class Service:
                 self.store.close()
             except StoreError as e:
                 log.warning("closing the metric store: %s", e)
+        if self.lock is not None:
+            self.lock.close()
         if self.states is not None:
             self.states.close()
 

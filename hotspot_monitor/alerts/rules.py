@@ -55,7 +55,7 @@ DEFAULTS: dict[str, RuleDefault] = {
     "high_temp": _from_catalogue(cat.spec(cat.AP_SYSTEM, "temp_c"), "warning", "ap"),
     "monitor_unhealthy": RuleDefault("critical", 60, "monitor"),
 }
-IDENTITY = ("rule", "ap", "site", "controller", "reason", "channel")  # what makes two alerts one
+IDENTITY = ("rule", "ap", "site", "controller", "reason", "channel", "shard")  # what makes two alerts one
 
 
 @dataclass(frozen=True)
@@ -154,6 +154,9 @@ class MonitorHealth:
     store_failing_since: Optional[datetime] = None
     spool_pending: list[int] = field(default_factory=list)  # recent backlog sizes, oldest first
     flagged_channels: dict[str, str] = field(default_factory=dict)  # channel -> reason
+    # sharded runs (docs/scaling.md): every shard "i/n", and those down -> since their last heartbeat
+    shards: list[str] = field(default_factory=list)
+    shards_down: dict[str, datetime] = field(default_factory=dict)
 
 
 @dataclass
@@ -402,3 +405,5 @@ class RuleEvaluator:
         for ch in self._channel_ids:
             if ch not in seen:
                 judge("channel_failing", None, {"channel": ch})
+        for shard in h.shards:
+            judge("shard_down", h.shards_down.get(shard), {"shard": shard})

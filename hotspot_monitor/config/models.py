@@ -143,6 +143,9 @@ class CollectorSettings(Strict):
     flap_transitions: int = Field(6, ge=2)
     flap_window_s: float = Field(3600.0, gt=0)
     shard: Optional[str] = Field(None, pattern=r"^\d+/\d+$", description="i/n, 0 <= i < n")
+    shard_timeout_s: float = Field(
+        30.0, gt=0, description="a shard whose heartbeat is older than this is down: its APs "
+        "become unmonitored and monitor_unhealthy fires (docs/scaling.md)")
     engine: Literal["gufo", "pysnmp"] = Field(
         "gufo", description="SNMP library: gufo (gufo_snmp, fast) or pysnmp (pure Python, "
         "for platforms without a gufo_snmp wheel); docs/snmp.md")
