@@ -31,14 +31,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
+from sqlalchemy.exc import SQLAlchemyError
 from .cluster.heartbeats import Heartbeats
 from .cluster.leader import LeaderLock, ShardBusy
 from .cluster.ownership import ShardId, shard_config, this_host
+from .cluster.schema import create_service_tables, schema_lock
 from .cluster.watch import ShardWatch
 from .config.models import Config
 from .sample import Sample
 from .status.engine import StatusEngine
-from .status.statestore import StateStore
+from .status.statestore import StateStore, resolve_url
 from .stores.base import MetricStore, StoreError
 from .stores.factory import open_store
 from .writer import SampleWriter
@@ -90,6 +92,8 @@ class Service:
 
     def __post_init__(self) -> None:
         self.shard = ShardId.parse(self.cfg.collector.shard)
+        if self.shard.sharded:  # the heartbeat is written by the housekeeping pass
+            self.housekeeping_s = self.cfg.collector.shard_heartbeat_s
 
     @classmethod
     def for_shard(cls, cfg: Config, shard: Optional[str], **kw: Any) -> "Service":
@@ -119,15 +123,23 @@ class Service:
         except StoreError as e:
             raise StartupError(f"metric store unreachable: {e}") from None
         try:
-            self.states = StateStore.from_config(self.cfg, self.base_dir)
-        except Exception as e:  # SQLAlchemy raises many kinds; the URL may hold a password
+            with schema_lock(resolve_url(self.cfg.state.url, self.base_dir)):  # shards start together
+                self._open_state()
+                if self.cfg.web.enabled:
+                    self._open_web()
+        except SQLAlchemyError as e:  # the schema lock's connection; the URL may hold a password
             raise StartupError(f"state store unusable: {type(e).__name__}") from None
         self._open_cluster()
         self.engine = StatusEngine(shard_config(self.cfg, self.shard), self.states)
         self.writer = SampleWriter(self.store, spool_dir=state_dir / "spool",
                                    batch_size=self.cfg.store.influxdb.batch_size)
-        if self.cfg.web.enabled:
-            self._open_web()
+
+    def _open_state(self) -> None:
+        try:
+            self.states = StateStore.from_config(self.cfg, self.base_dir)
+            create_service_tables(self.states.engine)
+        except Exception as e:  # SQLAlchemy raises many kinds; the URL may hold a password
+            raise StartupError(f"state store unusable: {type(e).__name__}") from None
 
     def _open_cluster(self) -> None:
         """This shard's lock (a second process for the same shard must not start) and
