@@ -21,6 +21,7 @@ from hotspot_monitor.status.availability import availability
 from hotspot_monitor.status.engine import StatusEngine
 from hotspot_monitor.status.statestore import StateStore
 from services.ports import free_port, tcp_open, wait_for
+from services.postgres import accepts_sessions
 from test_status_engine import at, feed, make_cfg, st
 
 
@@ -55,7 +56,7 @@ def pg_server() -> Iterator[int]:
                     "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]),
             stdout=lf, stderr=subprocess.STDOUT)
     try:
-        wait_for(lambda: tcp_open(port), 60, "postgres", proc, log)
+        wait_for(lambda: tcp_open(port) and accepts_sessions(port), 60, "postgres", proc, log)
         yield port
     finally:
         subprocess.run(_as_pg([_pg_bin("pg_ctl"), "-D", data, "stop", "-m", "fast", "-w"]),

@@ -52,7 +52,7 @@ class Postgres:
         return f"postgresql+psycopg://hs:{PASSWORD}@127.0.0.1:{self.port}/{name}"
 
 
-def _accepts(port: int) -> bool:
+def accepts_sessions(port: int) -> bool:
     """The port opens before the server accepts sessions ("starting up")."""
     import psycopg
 
@@ -77,7 +77,7 @@ def start_postgres(timeout: float = 60.0) -> Postgres:
                     "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]),
             stdout=lf, stderr=subprocess.STDOUT)
     try:
-        wait_for(lambda: tcp_open(port) and _accepts(port), timeout, "postgres", proc, log)
+        wait_for(lambda: tcp_open(port) and accepts_sessions(port), timeout, "postgres", proc, log)
     except BaseException:
         stop_postgres(Postgres(port, base, proc))
         raise

@@ -1,0 +1,193 @@
+"""The parts of sharding one at a time: ownership, per-device MQTT filters, the
+state store's per-shard sessions and blinding, the sharded engine's restart, the
+shard_down health reason, and the advisory locks on a real PostgreSQL.
+(tests/test_service_shards.py runs two real shards end to end.)"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+
+from collectors.mqtt.collector import shard_subscriptions
+from collectors.mqtt.topics import device_filters
+from collectors.snmp.inventory import build_devices
+from hotspot_monitor.alerts.rules import AlertInputs, MonitorHealth, RuleEvaluator
+from hotspot_monitor.cluster.leader import LeaderLock, ShardBusy
+from hotspot_monitor.cluster.ownership import ShardId, aps_by_shard, shard_config
+from hotspot_monitor.config.models import Config, MqttSubscription
+from hotspot_monitor.status.engine import StatusEngine
+from hotspot_monitor.status.statestore import StateStore
+from services.postgres import postgres  # noqa: F401  (fixture)
+from test_status_engine import at, st
+
+# int(sha1(id).hexdigest(), 16) % 2, worked out by hand:
+# a-1 0, m-1 0, q-3 0; a-2 1, m-6 1, q-1 1
+
+
+def fleet(**collector) -> Config:
+    return Config.model_validate({
+        "timezone": "Asia/Jakarta",
+        "collector": collector,
+        "mqtt": {"enabled": True, "client_id": "hm",
+                 "subscriptions": [{"topic": "hotspot/+/+/telemetry", "format": "json"},
+                                   {"topic": "hotspot/+/+/status", "format": "presence"},
+                                   {"topic": "collectd/#", "format": "collectd"}]},
+        "sites": [{"id": "park", "name": "Park", "lat": -7.5, "lon": 110.8}],
+        "controllers": [{"id": "q-1", "site": "park", "host": "127.0.0.1"}],
+        "aps": [{"id": "a-1", "site": "park", "host": "127.0.0.1"},
+                {"id": "a-2", "site": "park", "host": "127.0.0.1", "mqtt_id": "ap2-mqtt"},
+                {"id": "m-1", "site": "park", "mqtt_id": "m-1"},
+                {"id": "m-6", "site": "park"},
+                # seen only through controller q-1 (shard 1), whatever its own hash (q-3: 0)
+                {"id": "q-3", "site": "park", "controller": "q-1"}],
+    })
+
+
+def test_each_ap_has_one_owner_and_controller_aps_follow_their_controller():
+    c = fleet()
+    assert aps_by_shard(c, 2) == {0: ["a-1", "m-1"], 1: ["a-2", "m-6", "q-3"]}
+    one = shard_config(c, ShardId(1, 2))
+    assert [a.id for a in one.aps] == ["a-2", "m-6", "q-3"]
+    assert [x.id for x in one.controllers] == ["q-1"]
+    assert [x.id for x in shard_config(c, ShardId(0, 2)).controllers] == []
+    assert shard_config(c, ShardId(0, 1)) is c  # one process: the whole fleet
+    # the SNMP inventory of `poll --once` with collector.shard uses the same split
+    assert sorted(build_devices(fleet(shard="1/2"))) == ["a-2", "q-1"]
+    assert sorted(build_devices(fleet(shard="0/2"))) == ["a-1"]
+
+
+def test_shard_ids_are_checked():
+    assert ShardId.parse("1/3") == ShardId(1, 3) and ShardId.parse(None) == ShardId(0, 1)
+    for bad in ("3/3", "1/0", "x/2", "1"):
+        with pytest.raises(ValueError):
+            ShardId.parse(bad)
+
+
+def test_a_shard_subscribes_to_its_own_devices_only():
+    subs = [MqttSubscription(topic="hotspot/+/+/telemetry"),
+            MqttSubscription(topic="$share/g/hotspot/+/+/status", format="presence"),
+            MqttSubscription(topic="collectd/#", format="collectd"),
+            MqttSubscription(topic="x/collectd/+/+/+", format="collectd")]
+    assert device_filters(subs[0], ["b", "a"]) == ["hotspot/+/a/telemetry", "hotspot/+/b/telemetry"]
+    assert device_filters(subs[1], ["a"]) == ["hotspot/+/a/status"]
+    assert device_filters(subs[2], ["a"]) == ["collectd/a/+/+"]
+    assert device_filters(subs[3], ["a"]) == ["x/collectd/a/+/+"]
+    with pytest.raises(ValueError):
+        device_filters(subs[0], ["evil/+"])
+    with pytest.raises(ValueError):
+        device_filters(MqttSubscription(topic="#"), ["a"])
+    # shard 1 of fleet(): a-2 (id and mqtt_id), m-6, q-3; its own persistent session
+    filters, client_id = shard_subscriptions(shard_config(fleet(), ShardId(1, 2)))
+    assert client_id == "hm-1of2"
+    devices = ["a-2", "ap2-mqtt", "m-6", "q-3"]
+    assert filters == ([f"hotspot/+/{d}/telemetry" for d in devices]
+                       + [f"hotspot/+/{d}/status" for d in devices]
+                       + [f"collectd/{d}/+/+" for d in devices])
+    assert shard_subscriptions(fleet()) == (None, None)
+
+
+def test_a_starting_shard_closes_only_its_own_sessions(tmp_path):
+    s = StateStore(f"sqlite:///{tmp_path}/s.sqlite")
+    a = s.start_session(at(0), shard="0/2")
+    b = s.start_session(at(1), shard="1/2")
+    s.touch_session(a, at(50))
+    s.touch_session(b, at(60))
+    s.start_session(at(100), shard="0/2")  # shard 0 restarted after a crash
+    by_id = {x.id: x for x in s.sessions()}
+    assert by_id[a].stopped == at(50)  # its own dead session ends at its last sign of life
+    assert by_id[b].stopped is None  # the peer's is still running
+    assert s.stop_stale_sessions("1/2") == 1
+    assert {x.id: x for x in s.sessions()}[b].stopped == at(60)
+
+
+def test_blinding_a_dead_shards_aps_ends_their_coverage(tmp_path):
+    c = fleet()
+    store = StateStore(f"sqlite:///{tmp_path}/s.sqlite")
+    eng = StatusEngine(shard_config(c, ShardId(0, 2)), store)
+    eng.start(at(0))
+    for t in (0, 60, 120):
+        eng.observe_many([st("a-1", 1, t), st("m-1", 1, t + 1, source="mqtt")])
+    eng.tick(at(125))
+    # the shard's last heartbeat was at 121: a-1's stretch ends at 120, m-1's at 121 (not 122...)
+    assert store.blind_aps(["a-1", "m-1"], "shard_down", at(121)) == 2
+    assert store.blind_aps(["a-1", "m-1"], "shard_down", at(121)) == 0  # idempotent
+    spans = sorted((x.ap, x.start, x.end, x.open) for x in store.coverage())
+    assert spans == [("a-1", at(0), at(120), False), ("m-1", at(1), at(121), False)]
+    # everyone reading the store sees them unknown (not up, not down) with the reason
+    rows = {r.ap: r for r in StatusEngine(c, store).snapshot().aps}
+    assert (rows["a-1"].state, rows["a-1"].reason) == ("unknown", "shard_down")
+    assert rows["a-2"].state == "unknown" and rows["a-2"].reason is None  # never seen
+
+
+def test_a_restarted_shard_does_not_count_its_downtime_as_observed(tmp_path):
+    c = shard_config(fleet(), ShardId(0, 2))
+    store = StateStore(f"sqlite:///{tmp_path}/s.sqlite")
+    eng = StatusEngine(c, store)
+    eng.start(at(0))
+    eng.observe_many([st("a-1", 1, 0), st("a-1", 1, 60)])
+    eng.tick(at(61))  # then killed: no stop()
+    # restarted 100 s later, well within max_gap_s (900 s): a single process would
+    # bridge the gap with its stretch and let the session gap exclude it; a shard's
+    # gap is inside the other shards' sessions, so the stretch must end at 60
+    eng = StatusEngine(c, store)
+    eng.start(at(160))
+    assert eng.observe(st("a-1", 1, 170)) == []  # still up: no event, no outage
+    eng.observe(st("a-1", 1, 230))
+    eng.tick(at(231))
+    spans = sorted((x.start, x.end) for x in store.coverage(aps=["a-1"]))
+    assert spans == [(at(0), at(60)), (at(170), at(230))]
+    assert store.outages() == []
+
+
+def test_monitor_unhealthy_per_dead_shard():
+    c = fleet()
+    e = StatusEngine(c)
+    since = at(0)
+    h = MonitorHealth(shards=["0/2", "1/2"], shards_down={"1/2": since})
+    ev = RuleEvaluator(c, c.alerts).evaluate(AlertInputs(at(100), e.aps(), {}, health=h))
+    down = [x for x in ev.conditions if x.rule == "monitor_unhealthy"]
+    assert [(x.labels, x.since) for x in down] == [({"reason": "shard_down", "shard": "1/2"}, since)]
+    # the live shard is judged too (so a resolved shard resolves its alert), separately
+    assert {"rule=monitor_unhealthy|reason=shard_down|shard=0/2",
+            "rule=monitor_unhealthy|reason=shard_down|shard=1/2"} <= ev.checked
+
+
+def test_sharding_needs_postgresql(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("sites: []\naps: []\nstate: {url: 'sqlite:///s.sqlite'}\n")
+    out = subprocess.run([sys.executable, "-m", "hotspot_monitor", "run", str(cfg), "--shard", "1/2",
+                          "--base-dir", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert "--shard 1/2 needs a PostgreSQL state store" in out.stderr
+    out = subprocess.run([sys.executable, "-m", "hotspot_monitor", "run", str(cfg), "--shard", "2/2",
+                          "--base-dir", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "--shard" in out.stderr
+
+
+def test_advisory_locks_elect_one_leader_and_one_process_per_shard(postgres):  # noqa: F811
+    url = postgres.new_database()
+    stores = [StateStore(url) for _ in range(3)]
+    a = LeaderLock(stores[0].engine, ShardId(0, 2))
+    b = LeaderLock(stores[1].engine, ShardId(1, 2))
+    try:
+        a.claim_shard()
+        b.claim_shard()
+        twin = LeaderLock(stores[2].engine, ShardId(1, 2))
+        with pytest.raises(ShardBusy):
+            twin.claim_shard()  # a second process for shard 1/2 must not start
+        twin.close()
+        assert (a.refresh(), b.refresh()) == (True, False)
+        assert (a.refresh(), b.refresh()) == (True, False)  # kept, not re-taken
+        a.close()  # the leader's connection goes: PostgreSQL releases its locks
+        assert b.refresh() is True
+        c = LeaderLock(stores[2].engine, ShardId(0, 2))
+        c.claim_shard()  # shard 0's lock was released with its connection
+        assert c.refresh() is False
+        c.close()
+    finally:
+        a.close()
+        b.close()
+        for s in stores:
+            s.close()
