@@ -59,18 +59,27 @@ def planned_downs(sim_cfg: Path, t0: float, t1: float) -> dict[str, list[tuple[f
     return out
 
 
-def children_cpu(pid: int) -> float:
-    """CPU seconds of a process and its direct children (PostgreSQL's backends)."""
-    total = 0.0
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and all its descendants (PostgreSQL: runuser ->
+    postmaster -> one backend per connection)."""
+    parent: dict[int, int] = {}
     for p in Path("/proc").iterdir():
-        if not p.name.isdigit():
-            continue
+        if p.name.isdigit():
+            try:
+                parent[int(p.name)] = int((p / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+    tree, grew = {pid}, True
+    while grew:
+        more = {c for c, pp in parent.items() if pp in tree} - tree
+        tree |= more
+        grew = bool(more)
+    total = 0.0
+    for p in tree:
         try:
-            f = (p / "stat").read_text().rsplit(")", 1)[1].split()
+            total += proc_stat(p)[0]
         except OSError:
             continue
-        if int(p.name) == pid or int(f[1]) == pid:
-            total += proc_stat(int(p.name))[0]
     return total
 
 
@@ -131,7 +140,7 @@ def main() -> int:
         deadline = time.monotonic() + a.minutes * 60
         while time.monotonic() < deadline and all(s.poll() is None for s in shards):
             time.sleep(10)
-            row = {"t": time.time() - t_start, "pg_cpu": children_cpu(pg.proc.pid), "shards": []}
+            row = {"t": time.time() - t_start, "pg_cpu": tree_cpu(pg.proc.pid), "shards": []}
             for i, s in enumerate(shards):
                 cpu, rss = proc_stat(s.pid)
                 row["shards"].append({"cpu_s": cpu, "rss": rss, "rt": runtime(tmp, i, k)})
