@@ -31,6 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from .cluster.heartbeats import Heartbeats
 from .cluster.leader import LeaderLock, ShardBusy
@@ -111,6 +112,7 @@ class Service:
     # -- start-up ----------------------------------------------------------
     def open(self) -> None:
         """Open and check the stores; raise StartupError with a clear message."""
+        self._check_sharding()
         paths = ServicePaths(self.base_dir)
         state_dir = paths.state_dir(self.cfg)
         try:
@@ -141,13 +143,22 @@ class Service:
         except Exception as e:  # SQLAlchemy raises many kinds; the URL may hold a password
             raise StartupError(f"state store unusable: {type(e).__name__}") from None
 
+    def _check_sharding(self) -> None:
+        """Shards share one state store and one metric store, reachable from every
+        machine: PostgreSQL and InfluxDB. SQLite files are for one process."""
+        if not self.shard.sharded:
+            return
+        if make_url(self.cfg.state.url).get_backend_name() != "postgresql":
+            raise StartupError(f"--shard {self.shard} needs a PostgreSQL state store "
+                               f"(state.url: postgresql+psycopg://...); SQLite is for one process")
+        if self.cfg.store.kind != "influxdb":
+            raise StartupError(f"--shard {self.shard} needs the InfluxDB metric store (store.kind: "
+                               f"influxdb); SQLite is for one process")
+
     def _open_cluster(self) -> None:
         """This shard's lock (a second process for the same shard must not start) and
-        the heartbeat table. Sharding needs PostgreSQL: SQLite is one machine."""
+        the heartbeat table."""
         assert self.states is not None
-        if self.shard.sharded and self.states.engine.dialect.name != "postgresql":
-            raise StartupError(f"--shard {self.shard} needs a PostgreSQL state store "
-                               f"(state.url postgresql+psycopg://...); SQLite is for one process")
         try:
             self.lock = LeaderLock(self.states.engine, self.shard)
             self.lock.claim_shard()

@@ -13,7 +13,6 @@ Which shard owns which AP is computed by hand below (sha1 of the AP id, mod 2,
 docs/scaling.md), never by the code under test.
 """
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import timedelta
 
 import pytest
 
@@ -154,13 +153,19 @@ def test_monitor_unhealthy_per_dead_shard():
             "rule=monitor_unhealthy|reason=shard_down|shard=1/2"} <= ev.checked
 
 
-def test_sharding_needs_postgresql(tmp_path):
+def test_sharding_needs_postgresql_and_influxdb(tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("sites: []\naps: []\nstate: {url: 'sqlite:///s.sqlite'}\n")
     out = subprocess.run([sys.executable, "-m", "hotspot_monitor", "run", str(cfg), "--shard", "1/2",
                           "--base-dir", str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     assert "--shard 1/2 needs a PostgreSQL state store" in out.stderr
+    # a PostgreSQL URL (nothing listens there: the check comes first) and the SQLite metric store
+    cfg.write_text("sites: []\naps: []\nstate: {url: 'postgresql+psycopg://u:pw-3317@127.0.0.1:9/x'}\n")
+    out = subprocess.run([sys.executable, "-m", "hotspot_monitor", "run", str(cfg), "--shard", "1/2",
+                          "--base-dir", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert "--shard 1/2 needs the InfluxDB metric store" in out.stderr and "pw-3317" not in out.stderr
     out = subprocess.run([sys.executable, "-m", "hotspot_monitor", "run", str(cfg), "--shard", "2/2",
                           "--base-dir", str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "--shard" in out.stderr
