@@ -90,6 +90,7 @@ class Service:
     lock: Optional[LeaderLock] = None
     heartbeats: Optional[Heartbeats] = None
     watch: Optional[ShardWatch] = None
+    _health: Any = None  # a shard's own HealthTracker, for its heartbeat
 
     def __post_init__(self) -> None:
         self.shard = ShardId.parse(self.cfg.collector.shard)
@@ -207,15 +208,20 @@ class Service:
         from .alerts.service import AlertingService, HealthTracker
 
         assert self.states is not None and self.store is not None and self.engine is not None
+        from .alerts.rules import MonitorHealth
+
         tracker = HealthTracker(self.started_at or datetime.now(timezone.utc), self.snmp is not None,
                                 self.cfg.collector.interval_s)
 
         def health():
-            h = tracker.snapshot(datetime.now(timezone.utc), self.snmp, self.writer)
-            if self.shard.sharded and self.watch is not None:
-                h.shards = [f"{i}/{self.shard.count}" for i in range(self.shard.count)]
-                h.shards_down = {k: d.since for k, d in self.watch.down.items()}
-            return h
+            if not self.shard.sharded or self.watch is None:
+                return tracker.snapshot(datetime.now(timezone.utc), self.snmp, self.writer)
+            # every live shard's own health, from the heartbeats (the leader's included)
+            return MonitorHealth(
+                shards=[f"{i}/{self.shard.count}" for i in range(self.shard.count)],
+                shards_down={k: d.since for k, d in self.watch.down.items()},
+                shard_health={k: MonitorHealth.from_json(hb.health) for k, hb in self.watch.alive.items()
+                              if hb.health is not None})
 
         states = self.states
         self.alerting = AlertingService(
@@ -385,6 +391,14 @@ class Service:
         """Heartbeat, leader lock, and (leader) the other shards' health. State thread."""
         if self.lock is None or self.heartbeats is None:
             return
+        health = None
+        if self.shard.sharded:  # the leader judges every shard's health from its heartbeat
+            from .alerts.service import HealthTracker
+
+            if self._health is None:
+                self._health = HealthTracker(self.started_at or now, self.snmp is not None,
+                                             self.cfg.collector.interval_s)
+            health = self._health.snapshot(now, self.snmp, self.writer).to_json()
         was = self.lock.leader
         leading = self.lock.refresh()
         if was and not leading and self.watch is not None:
@@ -392,7 +406,8 @@ class Service:
         try:
             assert self.engine is not None and self.started_at is not None
             self.heartbeats.beat(self.shard.key, self.shard.index, self.shard.count, this_host(),
-                                 os.getpid(), self.started_at, now, len(self.engine.aps()), leading)
+                                 os.getpid(), self.started_at, now, len(self.engine.aps()), leading,
+                                 health)
         except Exception as e:  # the state store may be away: the leader will notice the silence
             log.warning("shard heartbeat failed: %s", type(e).__name__)
         if leading and self.watch is not None:

@@ -196,3 +196,20 @@ def test_advisory_locks_elect_one_leader_and_one_process_per_shard(postgres):  #
         b.close()
         for s in stores:
             s.close()
+
+
+def test_the_leader_judges_every_live_shards_own_health():
+    c = fleet()
+    e = StatusEngine(c)
+    failing = MonitorHealth(snmp_expected=True, snmp_interval_s=60, started_at=at(0),
+                            snmp_last_round=at(10), store_ok=False, store_failing_since=at(40))
+    # a shard's health travels through its heartbeat row as JSON
+    failing = MonitorHealth.from_json(failing.to_json())
+    fine = MonitorHealth(snmp_expected=True, snmp_interval_s=60, started_at=at(0), snmp_last_round=at(280))
+    h = MonitorHealth(shards=["0/2", "1/2"], shard_health={"0/2": failing, "1/2": fine})
+    ev = RuleEvaluator(c, c.alerts).evaluate(AlertInputs(at(300), e.aps(), {}, health=h))
+    got = sorted((x.labels["reason"], x.labels.get("shard"), x.since) for x in ev.conditions
+                 if x.rule == "monitor_unhealthy")
+    # shard 0/2: last round at 10 s, late after 3 x 60 + 60 = 240 s -> since 250 s; store failing since 40 s
+    assert got == [("snmp_round_late", "0/2", at(250)), ("store_unwritable", "0/2", at(40))]
+    assert "rule=monitor_unhealthy|reason=store_unwritable|shard=1/2" in ev.checked  # judged fine

@@ -157,6 +157,25 @@ class MonitorHealth:
     # sharded runs (docs/scaling.md): every shard "i/n", and those down -> since their last heartbeat
     shards: list[str] = field(default_factory=list)
     shards_down: dict[str, datetime] = field(default_factory=dict)
+    # sharded runs: each live shard's own health (from its heartbeat), judged with a ``shard``
+    # label instead of the fields above; None for one process
+    shard_health: Optional[dict[str, "MonitorHealth"]] = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The process-level part, for a shard's heartbeat row."""
+        iso = lambda t: t.isoformat() if t else None  # noqa: E731
+        return {"snmp_expected": self.snmp_expected, "snmp_last_round": iso(self.snmp_last_round),
+                "snmp_interval_s": self.snmp_interval_s, "started_at": iso(self.started_at),
+                "store_ok": self.store_ok, "store_failing_since": iso(self.store_failing_since),
+                "spool_pending": list(self.spool_pending)}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "MonitorHealth":
+        t = lambda k: datetime.fromisoformat(d[k]) if d.get(k) else None  # noqa: E731
+        return cls(snmp_expected=bool(d.get("snmp_expected")), snmp_last_round=t("snmp_last_round"),
+                   snmp_interval_s=float(d.get("snmp_interval_s") or 60.0), started_at=t("started_at"),
+                   store_ok=bool(d.get("store_ok", True)), store_failing_since=t("store_failing_since"),
+                   spool_pending=[int(x) for x in d.get("spool_pending") or []])
 
 
 @dataclass
@@ -390,14 +409,21 @@ class RuleEvaluator:
                      Condition("monitor_unhealthy", labels, since, details={"reason": reason, **(extra or {})})
                      if since is not None else None)
 
-        if h.snmp_expected and h.started_at is not None:
-            late_after = timedelta(seconds=3 * h.snmp_interval_s + 60)
-            last = h.snmp_last_round or h.started_at
-            judge("snmp_round_late", last + late_after if now - last > late_after else None)
-        judge("store_unwritable", h.store_failing_since if not h.store_ok else None)
-        growing = len(h.spool_pending) >= 4 and h.spool_pending[-1] > 0 and all(
-            b > a for a, b in zip(h.spool_pending, h.spool_pending[1:]))
-        judge("spool_growing", now if growing else None)
+        def process(p: MonitorHealth, extra: dict[str, str]) -> None:
+            if p.snmp_expected and p.started_at is not None:
+                late_after = timedelta(seconds=3 * p.snmp_interval_s + 60)
+                last = p.snmp_last_round or p.started_at
+                judge("snmp_round_late", last + late_after if now - last > late_after else None, extra)
+            judge("store_unwritable", p.store_failing_since if not p.store_ok else None, extra)
+            growing = len(p.spool_pending) >= 4 and p.spool_pending[-1] > 0 and all(
+                b > a for a, b in zip(p.spool_pending, p.spool_pending[1:]))
+            judge("spool_growing", now if growing else None, extra)
+
+        if h.shard_health is None:
+            process(h, {})
+        else:  # a down shard's last word is not judged (its alerts keep their state)
+            for shard, p in sorted(h.shard_health.items()):
+                process(p, {"shard": shard})
         seen = set()
         for channel, why in sorted(h.flagged_channels.items()):
             seen.add(channel)

@@ -7,11 +7,12 @@ clocks in sync with NTP (the timeout is tens of seconds, skew milliseconds).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Optional
+from typing import Any, Optional
 
-from sqlalchemy import Boolean, Integer, String, insert, select, update
+from sqlalchemy import Boolean, Integer, String, Text, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -35,6 +36,8 @@ class ShardRow(ClusterBase):
     stopped: Mapped[Optional[datetime]] = mapped_column(UtcDateTime, nullable=True)
     aps: Mapped[int] = mapped_column(Integer, default=0)  # APs owned
     leader: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the shard's own health for monitor_unhealthy (JSON of alerts.rules.MonitorHealth.to_json)
+    health: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,7 @@ class Heartbeat:
     stopped: Optional[datetime]
     aps: int
     leader: bool
+    health: Optional[dict[str, Any]] = None
 
     def alive(self, now: datetime, timeout_s: float) -> bool:
         return self.stopped is None and (now - self.last_seen).total_seconds() <= timeout_s
@@ -62,11 +66,12 @@ class Heartbeats:
         ClusterBase.metadata.create_all(engine)
 
     def beat(self, shard: str, idx: int, count: int, host: str, pid: int, started: datetime,
-             now: datetime, aps: int, leader: bool) -> None:
+             now: datetime, aps: int, leader: bool, health: Optional[dict[str, Any]] = None) -> None:
         """Insert or refresh this shard's row (a restarted shard replaces its old one)."""
         t = ShardRow.__table__
         values = dict(idx=idx, count=count, host=host, pid=pid, started=started, last_seen=now,
-                      stopped=None, aps=aps, leader=leader)
+                      stopped=None, aps=aps, leader=leader,
+                      health=None if health is None else json.dumps(health))
         with self.engine.begin() as c:
             if c.execute(update(t).where(t.c.shard == shard).values(**values)).rowcount == 0:
                 c.execute(insert(t).values(shard=shard, **values))
@@ -81,5 +86,6 @@ class Heartbeats:
     def all(self) -> list[Heartbeat]:
         t = ShardRow.__table__
         with self.engine.connect() as c:
-            return [Heartbeat(**dict(r)) for r in c.execute(select(t).order_by(t.c.count, t.c.idx))
-                    .mappings()]
+            rows = c.execute(select(t).order_by(t.c.count, t.c.idx)).mappings().all()
+        return [Heartbeat(**{**dict(r), "health": json.loads(r["health"]) if r["health"] else None})
+                for r in rows]

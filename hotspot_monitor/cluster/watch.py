@@ -46,6 +46,7 @@ class ShardWatch:
         self._aps = aps_by_shard(cfg, shard.count)
         self._blinded: dict[str, datetime] = {}  # shard -> the heartbeat time it was blinded for
         self.down: dict[str, ShardDown] = {}
+        self.alive: dict[str, Heartbeat] = {}  # this n's live shards, as last read
 
     def check(self, now: datetime) -> dict[str, ShardDown]:
         """Find the down shards and blind their APs; returns them by shard key."""
@@ -53,11 +54,13 @@ class ShardWatch:
             return {}
         rows: dict[str, Heartbeat] = {h.shard: h for h in self.heartbeats.all()}
         down: dict[str, ShardDown] = {}
+        alive: dict[str, Heartbeat] = {}
         for i in range(self.shard.count):
             key = f"{i}/{self.shard.count}"
             hb = rows.get(key)
             if hb is not None and hb.alive(now, self.timeout.total_seconds()):
                 self._blinded.pop(key, None)
+                alive[key] = hb
                 continue
             if hb is None and now - self.started_at <= self.timeout:
                 continue  # it may be starting: give it as long as a heartbeat may be late
@@ -72,10 +75,10 @@ class ShardWatch:
                           "unmonitored", key, since.isoformat(),
                           f" from {hb.host} pid {hb.pid}" if hb else ", never started",
                           n, len(self._aps[i]))
-        self.down = down
+        self.down, self.alive = down, alive
         return down
 
     def forget(self) -> None:
         """Leadership lost: the next leader (maybe us again) starts afresh."""
         self._blinded.clear()
-        self.down = {}
+        self.down, self.alive = {}, {}
