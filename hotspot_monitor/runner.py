@@ -33,6 +33,7 @@ from typing import Any, Optional
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
+
 from .cluster.heartbeats import Heartbeats
 from .cluster.leader import LeaderLock, ShardBusy
 from .cluster.ownership import ShardId, shard_config, this_host
@@ -205,11 +206,10 @@ class Service:
     def _start_alerting(self) -> None:
         """Rules, lifecycle and delivery (hotspot_monitor/alerts): evaluated on the loop,
         stored and sent from worker threads."""
+        from .alerts.rules import MonitorHealth
         from .alerts.service import AlertingService, HealthTracker
 
         assert self.states is not None and self.store is not None and self.engine is not None
-        from .alerts.rules import MonitorHealth
-
         tracker = HealthTracker(self.started_at or datetime.now(timezone.utc), self.snmp is not None,
                                 self.cfg.collector.interval_s)
 
@@ -220,6 +220,7 @@ class Service:
             return MonitorHealth(
                 shards=[f"{i}/{self.shard.count}" for i in range(self.shard.count)],
                 shards_down={k: d.since for k, d in self.watch.down.items()},
+                shards_foreign={k: hb.started if hb else None for k, hb in self.watch.foreign.items()},
                 shard_health={k: MonitorHealth.from_json(hb.health) for k, hb in self.watch.alive.items()
                               if hb.health is not None})
 

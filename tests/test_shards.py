@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -13,7 +14,9 @@ from collectors.mqtt.collector import shard_subscriptions
 from collectors.mqtt.topics import device_filters
 from collectors.snmp.inventory import build_devices
 from hotspot_monitor.alerts.rules import AlertInputs, MonitorHealth, RuleEvaluator
+from hotspot_monitor.cluster.heartbeats import Heartbeats
 from hotspot_monitor.cluster.leader import LeaderLock, ShardBusy
+from hotspot_monitor.cluster.watch import ShardWatch
 from hotspot_monitor.cluster.ownership import ShardId, aps_by_shard, shard_config
 from hotspot_monitor.config.models import Config, MqttSubscription
 from hotspot_monitor.status.engine import StatusEngine
@@ -185,8 +188,11 @@ def test_advisory_locks_elect_one_leader_and_one_process_per_shard(postgres):  #
         twin.close()
         assert (a.refresh(), b.refresh()) == (True, False)
         assert (a.refresh(), b.refresh()) == (True, False)  # kept, not re-taken
-        a.close()  # the leader's connection goes: PostgreSQL releases its locks
-        assert b.refresh() is True
+        a.close()  # the leader's connection goes: PostgreSQL releases its locks as its backend ends
+        deadline = time.monotonic() + 10
+        while not b.refresh() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert b.leader is True
         c = LeaderLock(stores[2].engine, ShardId(0, 2))
         c.claim_shard()  # shard 0's lock was released with its connection
         assert c.refresh() is False
@@ -213,3 +219,38 @@ def test_the_leader_judges_every_live_shards_own_health():
     # shard 0/2: last round at 10 s, late after 3 x 60 + 60 = 240 s -> since 250 s; store failing since 40 s
     assert got == [("snmp_round_late", "0/2", at(250)), ("store_unwritable", "0/2", at(40))]
     assert "rule=monitor_unhealthy|reason=store_unwritable|shard=1/2" in ev.checked  # judged fine
+
+
+def test_the_leaders_watch_finds_dead_missing_and_foreign_shards(tmp_path):
+    c = fleet()
+    store = StateStore(f"sqlite:///{tmp_path}/s.sqlite")
+    hb = Heartbeats(store.engine)
+    eng = StatusEngine(shard_config(c, ShardId(1, 2)), store)  # shard 1/2 observed a-2 and m-6
+    eng.start(at(0))
+    eng.observe_many([st("a-2", 1, 0), st("a-2", 1, 50), st("m-6", 1, 40, source="mqtt")])
+    eng.tick(at(55))
+    watch = ShardWatch(c, ShardId(0, 2), store, hb, timeout_s=4, started_at=at(100))
+    hb.beat("0/2", 0, 2, "mon-a", 11, at(0), at(100), 2, True)
+    # 1/2 has no row yet: not down while the leader has waited less than the timeout
+    assert watch.check(at(103)) == {}
+    # still no row after the timeout: down since the leader began waiting (it never started)
+    hb.beat("0/2", 0, 2, "mon-a", 11, at(0), at(104), 2, True)
+    assert {k: v.since for k, v in watch.check(at(105)).items()} == {"1/2": at(100)}
+    # it had been running: its row is 6 s old (timeout 4 s): down since its last heartbeat
+    hb.beat("1/2", 1, 2, "mon-b", 22, at(0), at(52), 3, False)
+    hb.beat("0/2", 0, 2, "mon-a", 11, at(0), at(57), 2, True)
+    down = watch.check(at(58))
+    assert [(k, v.since, v.aps, v.host, v.pid) for k, v in down.items()] == [("1/2", at(52), 3, "mon-b", 22)]
+    assert list(watch.alive) == ["0/2"]
+    rows = {r.ap: (r.state, r.reason) for r in StatusEngine(c, store).snapshot().aps}
+    assert rows["a-2"] == rows["m-6"] == ("unknown", "shard_down")
+    # a shard started with another count polls some of our APs a second time
+    hb.beat("2/3", 2, 3, "mon-c", 33, at(30), at(57), 2, False)
+    hb.beat("0/3", 0, 3, "mon-c", 34, at(0), at(10), 2, False)  # an old one, gone
+    watch.check(at(58))
+    assert {k: (h.pid if h else None) for k, h in watch.foreign.items()} == {"2/3": 33, "0/3": None}
+    h = MonitorHealth(shards=["0/2", "1/2"], shards_foreign={"2/3": at(30), "0/3": None})
+    ev = RuleEvaluator(c, c.alerts).evaluate(AlertInputs(at(60), [], {}, health=h))
+    assert [(x.labels, x.since) for x in ev.conditions if x.labels.get("reason") == "shard_count_mismatch"] \
+        == [({"reason": "shard_count_mismatch", "shard": "2/3"}, at(30))]
+    assert "rule=monitor_unhealthy|reason=shard_count_mismatch|shard=0/3" in ev.checked  # resolves

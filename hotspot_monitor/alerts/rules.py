@@ -160,6 +160,8 @@ class MonitorHealth:
     # sharded runs: each live shard's own health (from its heartbeat), judged with a ``shard``
     # label instead of the fields above; None for one process
     shard_health: Optional[dict[str, "MonitorHealth"]] = None
+    # shards of another shard count (``i/m``, m != n) -> since they started (None: not running)
+    shards_foreign: dict[str, Optional[datetime]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The process-level part, for a shard's heartbeat row."""
@@ -433,3 +435,5 @@ class RuleEvaluator:
                 judge("channel_failing", None, {"channel": ch})
         for shard in h.shards:
             judge("shard_down", h.shards_down.get(shard), {"shard": shard})
+        for shard, since in sorted(h.shards_foreign.items()):
+            judge("shard_count_mismatch", since, {"shard": shard})

@@ -47,6 +47,8 @@ class ShardWatch:
         self._blinded: dict[str, datetime] = {}  # shard -> the heartbeat time it was blinded for
         self.down: dict[str, ShardDown] = {}
         self.alive: dict[str, Heartbeat] = {}  # this n's live shards, as last read
+        # rows of another shard count: the live ones poll our APs too (None: not alive)
+        self.foreign: dict[str, Optional[Heartbeat]] = {}
 
     def check(self, now: datetime) -> dict[str, ShardDown]:
         """Find the down shards and blind their APs; returns them by shard key."""
@@ -75,10 +77,16 @@ class ShardWatch:
                           "unmonitored", key, since.isoformat(),
                           f" from {hb.host} pid {hb.pid}" if hb else ", never started",
                           n, len(self._aps[i]))
-        self.down, self.alive = down, alive
+        foreign = {k: h if h.alive(now, self.timeout.total_seconds()) else None
+                   for k, h in rows.items() if h.count != self.shard.count}
+        for k in sorted(k for k, h in foreign.items() if h is not None and self.foreign.get(k) is None):
+            log.error("shard %s (%s pid %d) runs with another shard count than %s: an AP may be "
+                      "polled by two shards; stop every shard and start them with one n "
+                      "(docs/scaling.md: resharding)", k, foreign[k].host, foreign[k].pid, self.shard)
+        self.down, self.alive, self.foreign = down, alive, foreign
         return down
 
     def forget(self) -> None:
         """Leadership lost: the next leader (maybe us again) starts afresh."""
         self._blinded.clear()
-        self.down, self.alive = {}, {}
+        self.down, self.alive, self.foreign = {}, {}, {}
