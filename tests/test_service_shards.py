@@ -270,6 +270,11 @@ def test_two_shards_kill_the_leader(postgres, influxd, mosquitto, tmp_path):  # 
         assert (js["service"]["shard"], js["service"]["leader"]) == (survivor.key, True)
         assert sorted((h["shard"], h["alive"], h["leader"]) for h in js["shards"]) == sorted(
             [(survivor.key, True, True), (victim.key, True, False)])
+        out = subprocess.run([sys.executable, "-m", "hotspot_monitor", "status", str(cfg_path),
+                              "--base-dir", str(tmp_path)], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        line = next(x for x in out.stdout.splitlines() if x.startswith("shards: "))
+        assert f"{survivor.key} up (leader) 3 APs" in line and f"{victim.key} up 3 APs" in line
         for s in shards:
             s.stop()
         for s in shards:
