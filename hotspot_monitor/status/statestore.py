@@ -474,17 +474,17 @@ class StateStore:
         changed = 0
         with self.engine.begin() as c:
             for i in range(0, len(aps), 500):
-                rows = c.execute(select(a.c.ap, a.c.covered_since, a.c.covered_until, a.c.blind_reason)
-                                 .where(a.c.ap.in_(list(aps[i:i + 500])))).all()
-                for r in rows:
-                    if r.blind_reason == reason:
-                        continue
-                    if r.covered_since is not None and r.covered_until is not None:
-                        _insert_coverage(c, [{"ap": r.ap, "start": r.covered_since,
-                                              "end": min(r.covered_until, utc(until))}])
-                    c.execute(update(a).where(a.c.ap == r.ap).values(
-                        covered_since=None, covered_until=None, blind_reason=reason))
-                    changed += 1
+                rows = [r for r in c.execute(
+                    select(a.c.ap, a.c.covered_since, a.c.covered_until, a.c.blind_reason)
+                    .where(a.c.ap.in_(list(aps[i:i + 500])))).all() if r.blind_reason != reason]
+                if not rows:
+                    continue
+                _insert_coverage(c, [{"ap": r.ap, "start": r.covered_since,
+                                      "end": min(r.covered_until, utc(until))} for r in rows
+                                     if r.covered_since is not None and r.covered_until is not None])
+                c.execute(update(a).where(a.c.ap.in_([r.ap for r in rows])).values(
+                    covered_since=None, covered_until=None, blind_reason=reason))
+                changed += len(rows)
         return changed
 
     def add_coverage(self, ap: str, start: datetime, end: datetime) -> None:
