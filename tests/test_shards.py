@@ -254,3 +254,13 @@ def test_the_leaders_watch_finds_dead_missing_and_foreign_shards(tmp_path):
     assert [(x.labels, x.since) for x in ev.conditions if x.labels.get("reason") == "shard_count_mismatch"] \
         == [({"reason": "shard_count_mismatch", "shard": "2/3"}, at(30))]
     assert "rule=monitor_unhealthy|reason=shard_count_mismatch|shard=0/3" in ev.checked  # resolves
+
+
+def test_shard_alerts_say_which_shard_in_both_languages():
+    from hotspot_monitor.alerts.messages import alert_title
+    from hotspot_monitor.alerts.notification import AlertView
+
+    a = AlertView("fp", "monitor_unhealthy", "critical", "firing", at(0),
+                  labels={"reason": "shard_down", "shard": "1/3"}, details={"reason": "shard_down"})
+    assert alert_title(a, "en") == "Monitor unhealthy: shard 1/3 down: its APs are unmonitored"
+    assert alert_title(a, "id") == "Monitor bermasalah: shard 1/3 mati: AP-nya tidak terpantau"
