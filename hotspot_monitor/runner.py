@@ -123,6 +123,8 @@ class Service:
             raise StartupError(f"cannot create state directory {state_dir}: {e.strerror}") from None
         try:
             self.store = open_store(self.cfg.store, self.base_dir)
+            if self.shard.sharded and hasattr(self.store, "set_writer_lane"):
+                self.store.set_writer_lane(self.shard.index, self.shard.count)  # :last slots
             self.store.ping()
         except StoreError as e:
             raise StartupError(f"metric store unreachable: {e}") from None

@@ -264,3 +264,57 @@ def test_shard_alerts_say_which_shard_in_both_languages():
                   labels={"reason": "shard_down", "shard": "1/3"}, details={"reason": "shard_down"})
     assert alert_title(a, "en") == "Monitor unhealthy: shard 1/3 down: its APs are unmonitored"
     assert alert_title(a, "id") == "Monitor bermasalah: shard 1/3 mati: AP-nya tidak terpantau"
+
+
+def _colliding_aps(measurement: str) -> tuple[str, str]:
+    """Two AP ids whose ``ap_clients`` series get the same ``:last`` slot from one
+    writer's hash (found by search: a birthday collision in the 2^36 slot span)."""
+    import hashlib
+    import json
+
+    seen: dict[int, str] = {}
+    for k in range(3_000_000):
+        ap = f"x{k}"
+        key = [["ap", ap], ["radio", "all"], ["site", "s"]]
+        h = int.from_bytes(hashlib.blake2b(json.dumps([measurement, key]).encode(), digest_size=8)
+                           .digest(), "big") % 2**36
+        if h in seen:
+            return seen[h], ap
+        seen[h] = ap
+    raise AssertionError("no collision found")
+
+
+def test_two_shards_writers_keep_their_last_rows_apart(influxd):
+    """Two shards' stores, both already running, each write a new series whose
+    tags hash to the same ``:last`` slot: each keeps its own row (writer lanes)."""
+    from datetime import datetime, timezone
+
+    from hotspot_monitor.config.models import InfluxSettings
+    from hotspot_monitor.sample import Sample
+    from hotspot_monitor.stores.influxdb import InfluxStore
+
+    x, y = _colliding_aps("ap_clients")
+    db = influxd.new_database()
+    settings = InfluxSettings(url=influxd.url, database=db)
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+
+    def clients(ap: str, n: int) -> Sample:
+        return Sample("ap_clients", {"site": "s", "ap": ap, "radio": "all"}, {"clients": n}, now)
+
+    a, b = InfluxStore(settings), InfluxStore(settings)
+    a.set_writer_lane(0, 2)
+    b.set_writer_lane(1, 2)
+    try:
+        for store, warm in ((a, "warm-a"), (b, "warm-b")):  # both load their :last state first
+            store.write([clients(warm, 1)])
+            store.flush()
+        a.write([clients(x, 7)])
+        a.flush()
+        b.write([clients(y, 9)])
+        b.flush()
+        with InfluxStore(settings) as reader:
+            got = {s.tags["ap"]: s.fields["clients"] for s in reader.latest("ap_clients")}
+        assert got == {"warm-a": 1, "warm-b": 1, x: 7, y: 9}
+    finally:
+        a.close()
+        b.close()

@@ -135,6 +135,10 @@ class InfluxRollups:
         self._steps: dict[tuple[str, bool], StepSizer] = {}
         self._read_frontiers: dict[str, tuple[float, Optional[int]]] = {}
         self._last_stamp = 0  # time of our newest frontier point (kept increasing)
+        # (i, n): this writer's ``:last`` slots are those equal to i mod n. Several
+        # writers (shards, docs/scaling.md) never see each other's new slots, so
+        # each probes only its own residue class and two writers never share one.
+        self.lane = (0, 1)
 
     # ------------------------------------------------------------ write side
     def track(self, samples: Iterable[Sample]) -> None:
@@ -268,10 +272,11 @@ class InfluxRollups:
     def _last_line(self, m: str, st: MeasurementState, key: TagKey, lv: LastValue) -> str:
         slot = st.slots.get(key)
         if slot is None:
+            i, n = self.lane
             digest = hashlib.blake2b(json.dumps([m, key]).encode(), digest_size=8).digest()
-            slot = int.from_bytes(digest, "big") % SLOT_SPAN_US
-            while slot in st.taken:  # a hash collision: the next free slot
-                slot = (slot + 1) % SLOT_SPAN_US
+            slot = lane_slot(int.from_bytes(digest, "big"), i, n)
+            while slot in st.taken:  # a hash collision: the next free slot of our lane
+                slot = lane_slot(slot + n, i, n)
             st.slots[key], st.taken[slot] = slot, key
         fields: dict[str, Any] = {TAG_PREFIX + k: v for k, v in key}
         fields["_time"] = lv.us
@@ -432,6 +437,12 @@ class InfluxRollups:
         if cached is None or time.monotonic() - cached[0] > FRONTIER_TTL_S:
             cached = self._read_frontiers[m] = (time.monotonic(), self._query_frontier(m))
         return cached[1]
+
+
+def lane_slot(h: int, i: int, n: int) -> int:
+    """The slot in writer lane ``i`` of ``n`` at or after ``h`` (mod the slot span)."""
+    lanes = SLOT_SPAN_US // n
+    return (h // n % lanes) * n + i
 
 
 def _only(tag_sets: list[dict[str, str]]) -> Optional[list[dict[str, str]]]:

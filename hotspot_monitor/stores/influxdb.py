@@ -156,6 +156,11 @@ class InfluxStore(MetricStore):
         if refused is not None:
             raise refused
 
+    def set_writer_lane(self, index: int, count: int) -> None:
+        """One of ``count`` writers of this database (shards): keep our ``:last`` slots apart."""
+        if self._rollups is not None:
+            self._rollups.lane = (index, count)
+
     def refresh_rollups(self) -> None:
         """Roll up everything stored so far, now (e.g. after a bulk import or on a
         database written before rollups existed)."""
