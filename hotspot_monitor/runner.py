@@ -406,6 +406,8 @@ class Service:
         leading = self.lock.refresh()
         if was and not leading and self.watch is not None:
             self.watch.forget()
+        if self.shard.sharded and hasattr(self.store, "set_rollup_leader"):
+            self.store.set_rollup_leader(leading)  # the fleet-wide rollups run once
         try:
             assert self.engine is not None and self.started_at is not None
             self.heartbeats.beat(self.shard.key, self.shard.index, self.shard.count, this_host(),

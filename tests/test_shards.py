@@ -318,3 +318,68 @@ def test_two_shards_writers_keep_their_last_rows_apart(influxd):
     finally:
         a.close()
         b.close()
+
+
+def test_only_the_leaders_store_moves_the_rollup_frontier(influxd):
+    """Two shards' stores on one database: the follower never moves the frontier
+    (the fleet-wide rollup queries run once), yet a late point it writes below the
+    leader's frontier is rolled up: every read through rollups equals raw points."""
+    from datetime import datetime, timedelta, timezone
+
+    from hotspot_monitor.config.models import InfluxSettings
+    from hotspot_monitor.sample import Sample
+    from hotspot_monitor.stores.influxdb import InfluxStore
+
+    db = influxd.new_database()
+    settings = InfluxSettings(url=influxd.url, database=db)
+    t0 = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=2)
+    t0 -= timedelta(minutes=t0.minute % 5)
+
+    def clients(ap: str, k: int, n: int) -> Sample:
+        return Sample("ap_clients", {"site": "s", "ap": ap, "radio": "all"}, {"clients": n},
+                      t0 + timedelta(minutes=k))
+
+    def frontier_points() -> int:
+        res = influxd.query('SELECT count("until_us") FROM "hotspot_rollups"', db)
+        return res["results"][0]["series"][0]["values"][0][1]
+
+    leader, follower = InfluxStore(settings), InfluxStore(settings)
+    for i, s in enumerate((leader, follower)):
+        s.set_writer_lane(i, 2)
+    leader.set_rollup_leader(True)
+    follower.set_rollup_leader(False)
+    follower._rollups.sync_s = 0  # read the shared frontier at every flush (default: every 5 s)
+    try:
+        # the follower starts first: it loads the frontier before the leader moves it
+        follower.write([clients("f1", k, k % 5) for k in range(0, 120, 2)])
+        follower.flush()
+        leader.write([clients("l1", k, k % 7) for k in range(120)])
+        leader.flush()
+        for _ in range(20):  # the leader's flushes move the frontier (bounded work per flush)
+            leader.write([clients("l1", 120, 1)])
+            leader.flush()
+        moved = leader._rollups._state["ap_clients"].frontier
+        assert moved >= int((t0 + timedelta(minutes=115)).timestamp() * 1e6)  # ~2 min before the newest
+        points = frontier_points()
+        for k in range(1, 120, 2):  # the follower's odd minutes arrive late, below the frontier
+            follower.write([clients("f1", k, 3)])
+        follower.flush()
+        assert follower._rollups._state["ap_clients"].frontier == moved  # it read it, never moved it
+        follower.write([clients("f1", 121, 3)])
+        follower.flush()
+        assert frontier_points() == points  # the follower wrote no frontier
+        end = t0 + timedelta(minutes=125)
+        with InfluxStore(settings) as reader, InfluxStore(settings, rollups=False) as raw:
+            for every in (timedelta(minutes=5), timedelta(hours=1)):
+                via = reader.aggregate("ap_clients", "clients", start=t0, end=end, every=every, agg="sum",
+                                       group_by=["ap"])
+                ref = raw.aggregate("ap_clients", "clients", start=t0, end=end, every=every, agg="sum",
+                                    group_by=["ap"])
+                assert via == ref
+        # by hand: f1 = sum over even k < 120 of k % 5, plus 3 for each of the 61 odd minutes 1..121
+        total = sum(k % 5 for k in range(0, 120, 2)) + 3 * 61
+        with InfluxStore(settings) as reader:
+            assert reader.totals("ap_clients", "clients", start=t0, end=end, group_by=["ap"])[("f1",)] == total
+    finally:
+        leader.close()
+        follower.close()
