@@ -10,6 +10,12 @@ on the loop: at 10,000 APs a slow commit must not delay SNMP polls, and one
 thread keeps the engine's calls in order. A housekeeping task
 marks silent MQTT APs stale, saves state and writes ``runtime.json`` (read by
 ``hotspot-monitor status``).
+
+Sharded (``--shard i/n``, docs/scaling.md): the collectors and the engine see
+only this shard's APs (``cluster.ownership.shard_config``); every pass the
+shard writes its heartbeat and keeps or tries the leader lock; the leader
+watches the other shards' heartbeats and is the only one to evaluate alerts
+and send monthly reports.
 """
 from __future__ import annotations
 
@@ -25,12 +31,20 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Optional
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from .cluster.heartbeats import Heartbeats
+from .cluster.leader import LeaderLock, ShardBusy
+from .cluster.ownership import ShardId, shard_config, this_host
+from .cluster.schema import create_service_tables, schema_lock
+from .cluster.watch import ShardWatch
 from .config.models import Config
 from .fileperm import private_dir, write_private_text
 from .sample import Sample
 from .status.engine import StatusEngine
 from .status.migrations import SchemaTooNew
-from .status.statestore import StateStore
+from .status.statestore import StateStore, resolve_url
 from .stores.base import MetricStore, StoreError
 from .stores.factory import open_store
 from .writer import SampleWriter
@@ -48,8 +62,12 @@ class ServicePaths:
     base_dir: Path
 
     def state_dir(self, cfg: Config) -> Path:
+        """``state.dir``; one subdirectory per shard when sharded, so shards that share
+        a machine (and a config file) keep their own spool, baselines and runtime file."""
         d = Path(cfg.state.dir)
-        return d if d.is_absolute() else self.base_dir / d
+        d = d if d.is_absolute() else self.base_dir / d
+        shard = ShardId.parse(cfg.collector.shard)
+        return d / f"shard-{shard.index}-of-{shard.count}" if shard.sharded else d
 
     def runtime_file(self, cfg: Config) -> Path:
         return self.state_dir(cfg) / "runtime.json"
@@ -75,10 +93,34 @@ class Service:
     _state_thread: Optional[ThreadPoolExecutor] = None  # every status engine call runs here
     _desk: Any = None  # citizens' report desk (contacts purged by housekeeping)
     _next_contact_purge: datetime = datetime.min.replace(tzinfo=timezone.utc)
+    shard: ShardId = field(default_factory=lambda: ShardId(0, 1))
+    lock: Optional[LeaderLock] = None
+    heartbeats: Optional[Heartbeats] = None
+    watch: Optional[ShardWatch] = None
+    _health: Any = None  # a shard's own HealthTracker, for its heartbeat
+
+    def __post_init__(self) -> None:
+        self.shard = ShardId.parse(self.cfg.collector.shard)
+        if self.shard.sharded:  # the heartbeat is written by the housekeeping pass
+            self.housekeeping_s = self.cfg.collector.shard_heartbeat_s
+
+    @classmethod
+    def for_shard(cls, cfg: Config, shard: Optional[str], **kw: Any) -> "Service":
+        """The service for ``--shard i/n`` (overrides ``collector.shard``)."""
+        if shard is not None:
+            ShardId.parse(shard)  # ValueError on nonsense
+            cfg = cfg.model_copy(update={"collector": cfg.collector.model_copy(update={"shard": shard})})
+        return cls(cfg, **kw)
+
+    @property
+    def leader(self) -> bool:
+        """Whether this process does the once-only work now (always, when alone on SQLite)."""
+        return self.lock.leader if self.lock is not None else not self.shard.sharded
 
     # -- start-up ----------------------------------------------------------
     def open(self) -> None:
         """Open and check the stores; raise StartupError with a clear message."""
+        self._check_sharding()
         paths = ServicePaths(self.base_dir)
         state_dir = paths.state_dir(self.cfg)
         try:
@@ -88,22 +130,58 @@ class Service:
         try:
             self.store = open_store(self.cfg.store, self.base_dir)
             self._setup_influx_retention()
+            if self.shard.sharded and hasattr(self.store, "set_writer_lane"):
+                self.store.set_writer_lane(self.shard.index, self.shard.count)  # :last slots
             self.store.ping()
         except StoreError as e:
             raise StartupError(f"metric store unreachable: {e}") from None
         try:
-            self.states = StateStore.from_config(self.cfg, self.base_dir)
-        except SchemaTooNew as e:  # the message holds no URL
-            raise StartupError(f"state store unusable: {e}") from None
-        except Exception as e:  # SQLAlchemy raises many kinds; the URL may hold a password
+            with schema_lock(resolve_url(self.cfg.state.url, self.base_dir)):  # shards start together
+                self._open_state()
+                if self.cfg.web.enabled:
+                    self._open_web()
+        except SQLAlchemyError as e:  # the schema lock's connection; the URL may hold a password
             raise StartupError(f"state store unusable: {type(e).__name__}") from None
-        self.engine = StatusEngine(self.cfg, self.states)
+        self._open_cluster()
+        self.engine = StatusEngine(shard_config(self.cfg, self.shard), self.states)
         self.writer = SampleWriter(self.store, spool_dir=state_dir / "spool",
                                    batch_size=self.cfg.store.influxdb.batch_size,
                                    max_buffer=self.cfg.spool.max_buffer_samples,
                                    max_spool_bytes=int(self.cfg.spool.max_mb * 1e6))
-        if self.cfg.web.enabled:
-            self._open_web()
+
+    def _open_state(self) -> None:
+        try:
+            self.states = StateStore.from_config(self.cfg, self.base_dir)
+            create_service_tables(self.states.engine)
+        except SchemaTooNew as e:  # the message holds no URL
+            raise StartupError(f"state store unusable: {e}") from None
+        except Exception as e:  # SQLAlchemy raises many kinds; the URL may hold a password
+            raise StartupError(f"state store unusable: {type(e).__name__}") from None
+
+    def _check_sharding(self) -> None:
+        """Shards share one state store and one metric store, reachable from every
+        machine: PostgreSQL and InfluxDB. SQLite files are for one process."""
+        if not self.shard.sharded:
+            return
+        if make_url(self.cfg.state.url).get_backend_name() != "postgresql":
+            raise StartupError(f"--shard {self.shard} needs a PostgreSQL state store "
+                               f"(state.url: postgresql+psycopg://...); SQLite is for one process")
+        if self.cfg.store.kind != "influxdb":
+            raise StartupError(f"--shard {self.shard} needs the InfluxDB metric store (store.kind: "
+                               f"influxdb); SQLite is for one process")
+
+    def _open_cluster(self) -> None:
+        """This shard's lock (a second process for the same shard must not start) and
+        the heartbeat table."""
+        assert self.states is not None
+        try:
+            self.lock = LeaderLock(self.states.engine, self.shard)
+            self.lock.claim_shard()
+            self.heartbeats = Heartbeats(self.states.engine)
+        except ShardBusy as e:
+            raise StartupError(str(e)) from None
+        except Exception as e:  # the URL may hold a password: the type only
+            raise StartupError(f"state store unusable for the shard lock: {type(e).__name__}") from None
 
     def _setup_influx_retention(self) -> None:
         """``manage_retention``: the raw and rollup RPs exist with the configured durations
@@ -125,7 +203,14 @@ class Service:
         """Retention as a job: a pass now, then every ``prune_interval_s``, off the loop."""
         from .retention import prune_once
 
+        every = self.cfg.store.retention.prune_interval_s
         while not stop.is_set():
+            if not self.leader:  # once-only work for the fleet: asks again soon, in case it leads
+                try:
+                    await asyncio.wait_for(stop.wait(), min(60.0, every))
+                except asyncio.TimeoutError:
+                    pass
+                continue
             began = datetime.now(timezone.utc)
             try:
                 result = await asyncio.to_thread(prune_once, self.store, self.cfg)
@@ -140,7 +225,7 @@ class Service:
                 log.error("retention pass failed: %s", e)
                 self.retention = {"last_pass": began.isoformat(), "error": str(e)}
             try:
-                await asyncio.wait_for(stop.wait(), self.cfg.store.retention.prune_interval_s)
+                await asyncio.wait_for(stop.wait(), every)
             except asyncio.TimeoutError:
                 pass
 
@@ -165,28 +250,45 @@ class Service:
             if not done.wait(self.durable_timeout_s):
                 raise TimeoutError("samples not confirmed durable in time")  # collector retries
 
-        if any(a.host for a in self.cfg.aps) or self.cfg.controllers:
+        mine = shard_config(self.cfg, self.shard)  # this shard's APs and controllers only
+        if any(a.host for a in mine.aps) or mine.controllers:
             from collectors.snmp.poller import SnmpCollector
 
-            self.snmp = SnmpCollector(self.cfg, on_samples=lambda s: self._queue.put_nowait((s, None)))
+            self.snmp = SnmpCollector(mine, on_samples=lambda s: self._queue.put_nowait((s, None)))
         if self.cfg.mqtt.enabled:
             from collectors.mqtt.collector import MqttCollector
 
             dead = ServicePaths(self.base_dir).state_dir(self.cfg) / "mqtt-dead-letters.jsonl"
-            self.mqtt = MqttCollector(self.cfg, on_samples=from_thread, dead_letter_path=dead)
+            self.mqtt = MqttCollector(mine, on_samples=from_thread, dead_letter_path=dead)
         self._restore_counters()
 
     def _start_alerting(self) -> None:
         """Rules, lifecycle and delivery (hotspot_monitor/alerts): evaluated on the loop,
         stored and sent from worker threads."""
+        from .alerts.rules import MonitorHealth
         from .alerts.service import AlertingService, HealthTracker
 
         assert self.states is not None and self.store is not None and self.engine is not None
         tracker = HealthTracker(self.started_at or datetime.now(timezone.utc), self.snmp is not None,
                                 self.cfg.collector.interval_s)
+
+        def health():
+            if not self.shard.sharded or self.watch is None:
+                return tracker.snapshot(datetime.now(timezone.utc), self.snmp, self.writer)
+            # every live shard's own health, from the heartbeats (the leader's included)
+            return MonitorHealth(
+                shards=[f"{i}/{self.shard.count}" for i in range(self.shard.count)],
+                shards_down={k: d.since for k, d in self.watch.down.items()},
+                shards_foreign={k: hb.started if hb else None for k, hb in self.watch.foreign.items()},
+                shard_health={k: MonitorHealth.from_json(hb.health) for k, hb in self.watch.alive.items()
+                              if hb.health is not None})
+
+        states = self.states
         self.alerting = AlertingService(
-            self.cfg, self.states, self.store, self.engine,
-            lambda: tracker.snapshot(datetime.now(timezone.utc), self.snmp, self.writer))
+            self.cfg, self.states, self.store, self.engine, health,
+            is_leader=lambda: self.leader,
+            # a shard's engine holds its own APs: site rules need every shard's
+            fleet=(lambda: StatusEngine(self.cfg, states)) if self.shard.sharded else None)
         self.alerting.start()
 
     def _trackers(self) -> dict[str, Any]:
@@ -232,11 +334,16 @@ class Service:
         self._state_thread = ThreadPoolExecutor(1, thread_name_prefix="status-engine")
         self._make_collectors(loop)
         self.started_at = datetime.now(timezone.utc)
+        self.watch = ShardWatch(self.cfg, self.shard, self.states, self.heartbeats,
+                                self.cfg.collector.shard_timeout_s, self.started_at)
         self.engine.start(self.started_at)
+        self._cluster_pass(self.started_at)
         self.writer.start()
-        log.info("service started: %d sites, %d APs, %d controllers, store %s, mqtt %s",
-                 len(self.cfg.sites), len(self.cfg.aps), len(self.cfg.controllers),
-                 self.cfg.store.kind, "on" if self.mqtt else "off")
+        log.info("service started: %d sites, %d APs, %d controllers, store %s, mqtt %s%s",
+                 len(self.cfg.sites), len(self.engine.aps()), len(self.cfg.controllers),
+                 self.cfg.store.kind, "on" if self.mqtt else "off",
+                 f", shard {self.shard} ({'leader' if self.leader else 'not leader'})"
+                 if self.shard.sharded else "")
         if self.mqtt is not None:
             self.mqtt.start()
         if self.web is not None:
@@ -259,11 +366,11 @@ class Service:
             await self._shutdown(tasks)
 
     def _sends_reports(self) -> bool:
-        """Monthly reports are once-only work: only shard 0 (or an unsharded run) sends them."""
+        """Monthly reports are once-only work: every shard schedules them, only the
+        leader of the moment sends (``_reports`` checks ``self.leader`` each pass)."""
         from .reports.sender import sends
 
-        shard = self.cfg.collector.shard
-        return any(sends(p) for p in self.cfg.partners) and (shard is None or shard.startswith("0/"))
+        return any(sends(p) for p in self.cfg.partners)
 
     async def _reports(self, stop: asyncio.Event) -> None:
         """Partners' monthly reports: due on the 1st, claimed, generated and e-mailed off the
@@ -274,8 +381,11 @@ class Service:
         sender = ReportSender(self.cfg, self.states, self.store, ServicePaths(self.base_dir).state_dir(self.cfg))
         while not stop.is_set():
             try:
-                await asyncio.to_thread(sender.run_once)
-                wait = await asyncio.to_thread(sender.seconds_to_next, datetime.now(timezone.utc))
+                if self.leader:
+                    await asyncio.to_thread(sender.run_once)
+                    wait = await asyncio.to_thread(sender.seconds_to_next, datetime.now(timezone.utc))
+                else:  # a standby: look again soon, it may be leading by then
+                    wait = self.housekeeping_s
             except Exception:  # a report must never take the monitor down; retried next pass
                 log.exception("monthly reports failed")
                 wait = 60.0
@@ -335,12 +445,42 @@ class Service:
         events += self.engine.tick(now)
         if events:
             self._ingest(events)
+        self._cluster_pass(now)
         self._purge_contacts(now)
+
+    def _cluster_pass(self, now: datetime) -> None:
+        """Heartbeat, leader lock, and (leader) the other shards' health. State thread."""
+        if self.lock is None or self.heartbeats is None:
+            return
+        health = None
+        if self.shard.sharded:  # the leader judges every shard's health from its heartbeat
+            from .alerts.service import HealthTracker
+
+            if self._health is None:
+                self._health = HealthTracker(self.started_at or now, self.snmp is not None,
+                                             self.cfg.collector.interval_s)
+            health = self._health.snapshot(now, self.snmp, self.writer).to_json()
+        was = self.lock.leader
+        leading = self.lock.refresh()
+        if was and not leading and self.watch is not None:
+            self.watch.forget()
+        if self.shard.sharded and hasattr(self.store, "set_rollup_leader"):
+            self.store.set_rollup_leader(leading)  # the fleet-wide rollups run once
+        try:
+            assert self.engine is not None and self.started_at is not None
+            self.heartbeats.beat(self.shard.key, self.shard.index, self.shard.count, this_host(),
+                                 os.getpid(), self.started_at, now, len(self.engine.aps()), leading,
+                                 health)
+        except Exception as e:  # the state store may be away: the leader will notice the silence
+            log.warning("shard heartbeat failed: %s", type(e).__name__)
+        if leading and self.watch is not None:
+            self.watch.check(now)
 
     def _purge_contacts(self, now: datetime) -> None:
         """Reporters' contacts past their retention are deleted by the service itself, not
         only when someone opens the queue (docs/citizens.md); at most every few minutes."""
-        if not self.cfg.citizens.enabled or self.states is None or now < self._next_contact_purge:
+        if (not self.cfg.citizens.enabled or self.states is None or not self.leader
+                or now < self._next_contact_purge):
             return
         from .citizens.desk import ReportDesk
 
@@ -361,7 +501,13 @@ class Service:
             "writer": self.writer.stats(),
             "health": self.health_flags(),
             "engine": dict(self.engine.stats),
+            "shard": self.shard.key,
+            "leader": self.leader,
+            "aps_owned": len(self.engine.aps()),
         }
+        if self.watch is not None and self.leader and self.shard.sharded:
+            d["shards_down"] = {k: {"since": v.since.isoformat(), "aps": v.aps, "host": v.host,
+                                    "pid": v.pid} for k, v in self.watch.down.items()}
         if self.alerting is not None:
             d["alerts"] = _jsonable(self.alerting.stats)
         if self.retention is not None:
@@ -413,6 +559,11 @@ class Service:
             self._ingest(*self._queue.get_nowait())
         now = datetime.now(timezone.utc)
         self.engine.stop(now)
+        if self.heartbeats is not None:
+            try:
+                self.heartbeats.stop(self.shard.key, os.getpid(), now)
+            except Exception as e:
+                log.warning("shard heartbeat (stop) failed: %s", type(e).__name__)
         if self.alerting is not None:
             await asyncio.to_thread(self.alerting.stop)
         await asyncio.to_thread(self.writer.stop)
@@ -431,6 +582,8 @@ class Service:
                 self.store.close()
             except StoreError as e:
                 log.warning("closing the metric store: %s", e)
+        if self.lock is not None:
+            self.lock.close()
         if self.states is not None:
             self.states.close()
 

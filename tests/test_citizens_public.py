@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -85,7 +87,7 @@ def test_the_status_page_shows_each_place_state_by_hand(world):
     assert only == {"pasar-gede": "works"}
 
 
-def test_place_page_json_qr_and_poster(world):
+def test_place_page_json_qr_and_poster(world, tmp_path):
     app = world["app"]
     html = get(app, "/status/pasar-gede?lang=en").get_data(as_text=True)
     assert 'id="place-state"' in html and 'data-state="works"' in html
@@ -107,6 +109,7 @@ def test_place_page_json_qr_and_poster(world):
 
     text = PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
     assert "Pasar Gedh" in text and "http://localhost/status/pasar-gede" in text
+    assert decoded_qr(pdf.data, tmp_path) == ["http://localhost/status/pasar-gede"]
     assert get(app, "/status/nowhere").status_code == 404
 
 
@@ -248,3 +251,15 @@ def test_config_names_the_line_of_a_bad_forward_channel(tmp_path):
         parse_config(bad_public, "city.yaml")
     line = next(i for i, ln in enumerate(bad_public.splitlines(), 1) if "public: maybe" in ln)
     assert f"city.yaml:{line}: sites[1].public" in str(e.value)
+
+
+def decoded_qr(pdf: bytes, tmp: Path) -> list[str]:
+    """The poster's QR codes as a phone reads them: rasterised (poppler's pdftoppm) and
+    decoded (zbar), not as segno meant them."""
+    (tmp / "poster.pdf").write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", str(tmp / "poster.pdf"), str(tmp / "poster")],
+                   check=True, timeout=60)
+    r = subprocess.run(["zbarimg", "--quiet", "--raw", str(tmp / "poster.png")], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.split()

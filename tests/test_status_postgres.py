@@ -21,6 +21,7 @@ from hotspot_monitor.status.availability import availability
 from hotspot_monitor.status.engine import StatusEngine
 from hotspot_monitor.status.statestore import StateStore
 from services.ports import free_port, tcp_open, wait_for
+from services.postgres import accepts_sessions
 from test_status_engine import at, feed, make_cfg, st
 
 
@@ -34,16 +35,6 @@ def _pg_bin(name: str) -> str:
 
 def _as_pg(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
-
-
-def accepts_connections(port: int) -> bool:
-    import psycopg
-
-    try:
-        psycopg.connect(f"host=127.0.0.1 port={port} user=hs dbname=postgres", connect_timeout=5).close()
-        return True
-    except psycopg.OperationalError:
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +56,7 @@ def pg_server() -> Iterator[int]:
                     "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]),
             stdout=lf, stderr=subprocess.STDOUT)
     try:
-        wait_for(lambda: tcp_open(port), 60, "postgres", proc, log)
-        # the port opens before the server takes sessions ("the database system is starting up")
-        wait_for(lambda: accepts_connections(port), 60, "postgres sessions", proc, log)
+        wait_for(lambda: tcp_open(port) and accepts_sessions(port), 60, "postgres", proc, log)
         yield port
     finally:
         subprocess.run(_as_pg([_pg_bin("pg_ctl"), "-D", data, "stop", "-m", "fast", "-w"]),

@@ -44,6 +44,7 @@ from hotspot_monitor.sample import Sample
 
 from .deadletter import DeadLetterLog
 from .handler import MessageHandler
+from .topics import device_filters
 from .transport import Incoming, MqttTransport
 
 log = logging.getLogger("collectors.mqtt")
@@ -57,7 +58,8 @@ class MqttCollector:
         self.on_samples = on_samples
         self.inbox: "queue.Queue[Incoming]" = queue.Queue(maxsize=queue_size)
         self.handler = MessageHandler(config, DeadLetterLog(dead_letter_path))
-        self.transport = MqttTransport(config.mqtt, self.inbox)
+        filters, client_id = shard_subscriptions(config)
+        self.transport = MqttTransport(config.mqtt, self.inbox, filters=filters, client_id=client_id)
         self.started_at: Optional[datetime] = None
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
@@ -162,3 +164,20 @@ class MqttCollector:
             if self._stop.wait(delay):
                 return False
             delay = min(delay * 2, 10.0)
+
+
+def shard_subscriptions(config: Config) -> tuple[Optional[list[str]], Optional[str]]:
+    """A shard of several (``collector.shard`` i/n, n > 1; ``config`` lists only its
+    APs) subscribes to its own devices' topics, under its own persistent session
+    (``<client_id>-<i>of<n>``): every message of an AP reaches the one shard that
+    holds its counter baselines and state (docs/scaling.md explains why not
+    shared subscriptions). None, None when not sharded."""
+    shard = config.collector.shard
+    if not shard or shard.endswith("/1"):
+        return None, None
+    devices = sorted({d for a in config.aps for d in (a.id, a.mqtt_id) if d})
+    filters: list[str] = []
+    for sub in config.mqtt.subscriptions:
+        filters += device_filters(sub, devices)
+    i, n = shard.split("/")
+    return filters, f"{config.mqtt.client_id}-{i}of{n}"

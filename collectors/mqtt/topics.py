@@ -10,6 +10,10 @@ Two topic layouts exist:
   where ``<host>`` is collectd's Hostname, matched like ``<ap>`` above.
 
 Only the last three topic levels are read, so any prefix depth works.
+
+A shard of several (docs/scaling.md) subscribes to its own devices' topics
+only: :func:`device_filters` turns each subscription's wildcard filter into
+one filter per device.
 """
 from __future__ import annotations
 
@@ -98,3 +102,34 @@ class TopicMapper:
             return Route(sub.format, device, None, None, kind)
         return Route(sub.format, device, ap.site, ap.id, kind, sub.store_rates,
                      site_mismatch=(site != ap.site))
+
+
+WILDCARD_CHARS = frozenset("+#/")
+
+
+def device_filters(sub: MqttSubscription, devices: Iterable[str]) -> list[str]:
+    """The subscription's filter narrowed to each device (its ``<ap>``/``<host>`` level).
+
+    ``hotspot/+/+/telemetry`` -> ``hotspot/+/<dev>/telemetry``; collectd's
+    ``collectd/#`` -> ``collectd/<dev>/+/+``, ``collectd/+/+/+`` ->
+    ``collectd/<dev>/+/+``. A filter whose device level is already literal is
+    kept as it is. Raises ValueError for a device id MQTT cannot put in a
+    filter, or a filter whose device level cannot be found.
+    """
+    levels = filter_of(sub).split("/")
+    if sub.format == "collectd":
+        if levels[-1] == "#":
+            levels = levels[:-1] + ["+", "+", "+"]
+        pos = len(levels) - 3
+    else:
+        pos = len(levels) - 2
+    if pos < 0 or "#" in levels[:-1] or levels[-1] == "#":
+        raise ValueError(f"cannot narrow MQTT filter {sub.topic!r} to one device per shard")
+    if levels[pos] != "+":
+        return ["/".join(levels)]
+    out = []
+    for dev in sorted(set(devices)):
+        if not dev or WILDCARD_CHARS & set(dev):
+            raise ValueError(f"device id {dev!r} cannot be part of an MQTT topic filter")
+        out.append("/".join(levels[:pos] + [dev] + levels[pos + 1:]))
+    return out

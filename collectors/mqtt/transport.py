@@ -66,10 +66,18 @@ def decode_topic(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
+SUBSCRIBE_CHUNK = 500  # topic filters per SUBSCRIBE packet (a shard may have thousands)
+
+
 class MqttTransport:
-    def __init__(self, settings: MqttSettings, inbox: "queue.Queue[Incoming]"):
+    def __init__(self, settings: MqttSettings, inbox: "queue.Queue[Incoming]", *,
+                 filters: Optional[list[str]] = None, client_id: Optional[str] = None):
+        """``filters`` replace the subscriptions' own filters (a shard's per-device
+        filters); ``client_id`` replaces ``settings.client_id`` (one session per shard)."""
         self.settings = settings
         self.inbox = inbox
+        self.filters = filters
+        self.client_id = client_id or settings.client_id
         self.connected = threading.Event()  # connected AND subscriptions acknowledged
         self.generation = 0
         self.connects = 0
@@ -79,7 +87,7 @@ class MqttTransport:
         v5 = settings.protocol == "5"
         self.client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=settings.client_id,
+            client_id=self.client_id,
             clean_session=None if v5 else False,
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
             manual_ack=settings.qos > 0,
@@ -102,7 +110,7 @@ class MqttTransport:
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribe
         self.client.on_connect_fail = self._on_connect_fail
-        self._sub_mid: Optional[int] = None
+        self._sub_mids: set[int] = set()
         self.stopping = threading.Event()
         self._link_up = False  # CONNACK received (queued messages may arrive before SUBACK)
 
@@ -149,15 +157,21 @@ class MqttTransport:
             self._link_up = True
         self.last_error = None
         topics = []
-        for sub in self.settings.subscriptions:
-            f = sub.topic
-            if self.settings.shared_group and not f.startswith("$share/"):
-                f = f"$share/{self.settings.shared_group}/{filter_of(sub)}"
-            topics.append((f, self.settings.qos))
-        if topics:
-            _, mid = client.subscribe(topics)
-            self._sub_mid = mid
+        if self.filters is not None:
+            topics = [(f, self.settings.qos) for f in self.filters]
         else:
+            for sub in self.settings.subscriptions:
+                f = sub.topic
+                if self.settings.shared_group and not f.startswith("$share/"):
+                    f = f"$share/{self.settings.shared_group}/{filter_of(sub)}"
+                topics.append((f, self.settings.qos))
+        mids = set()
+        for i in range(0, len(topics), SUBSCRIBE_CHUNK):
+            _, mid = client.subscribe(topics[i:i + SUBSCRIBE_CHUNK])
+            mids.add(mid)
+        with self._lock:
+            self._sub_mids = mids
+        if not topics:
             self.connected.set()
         log.info("MQTT connected to %s:%s (session present: %s)", self.settings.host,
                  self.settings.port, getattr(flags, "session_present", None))
@@ -168,11 +182,16 @@ class MqttTransport:
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
         # "connected" means subscribed: before SUBACK the broker may drop what we wait for
-        if mid == self._sub_mid:
-            bad = [str(rc) for rc in reason_codes if rc.is_failure]
-            if bad:
-                self.last_error = f"subscribe refused: {', '.join(bad)}"
-                self._rl.warning("MQTT %s", self.last_error)
+        with self._lock:
+            if mid not in self._sub_mids:
+                return
+            self._sub_mids.discard(mid)
+            done = not self._sub_mids
+        bad = [str(rc) for rc in reason_codes if rc.is_failure]
+        if bad:
+            self.last_error = f"subscribe refused: {', '.join(sorted(set(bad)))}"
+            self._rl.warning("MQTT %s", self.last_error)
+        if done:
             self.connected.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:

@@ -1,9 +1,9 @@
 """Which devices this process polls, with their effective settings."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
+from hotspot_monitor.cluster.ownership import ShardId, shard_of
 from hotspot_monitor.config.models import AccessPoint, Config, Controller
 
 UNASSIGNED = "unassigned"
@@ -27,15 +27,16 @@ class Device:
 
 
 def build_devices(cfg: Config) -> dict[str, Device]:
-    """APs with a host and all controllers, filtered by ``collector.shard`` (stable hash)."""
+    """APs with a host and all controllers, filtered by ``collector.shard``
+    (the stable hash of hotspot_monitor/cluster/ownership.py)."""
     c = cfg.collector
-    shard = tuple(int(x) for x in c.shard.split("/")) if c.shard else None
+    shard = ShardId.parse(c.shard)
     out: dict[str, Device] = {}
     for kind, items in (("ap", cfg.aps), ("controller", cfg.controllers)):
         for d in items:
             if not d.host:
                 continue  # reported through its controller (or MQTT)
-            if shard and int(hashlib.sha1(d.id.encode()).hexdigest(), 16) % shard[1] != shard[0]:
+            if shard.sharded and shard_of(d.id, shard.count) != shard.index:
                 continue
             site = d.site if kind == "ap" else (d.site or UNASSIGNED)
             out[d.id] = Device(d.id, kind, d, site,

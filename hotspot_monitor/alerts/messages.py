@@ -72,6 +72,8 @@ TEXTS: dict[str, dict[str, Any]] = {
             "store_unwritable": "penyimpanan data tidak bisa ditulis",
             "spool_growing": "antrean spool terus bertambah",
             "channel_failing": "kanal {channel} gagal mengirim",
+            "shard_down": "shard {shard} mati: AP-nya tidak terpantau",
+            "shard_count_mismatch": "shard {shard} berjalan dengan jumlah shard lain",
         },
         "count_firing": "{n} aktif",
         "count_resolved": "{n} pulih",
@@ -138,6 +140,8 @@ TEXTS: dict[str, dict[str, Any]] = {
             "store_unwritable": "data store not writable",
             "spool_growing": "spool keeps growing",
             "channel_failing": "channel {channel} failing",
+            "shard_down": "shard {shard} down: its APs are unmonitored",
+            "shard_count_mismatch": "shard {shard} runs with another shard count",
         },
         "count_firing": "{n} firing",
         "count_resolved": "{n} resolved",
@@ -226,7 +230,8 @@ def _title(alert: AlertView, t: dict[str, Any]) -> str:
     cause = alert.details.get("cause")
     template = rules.get(f"{alert.rule}/{cause}") or rules.get(alert.rule)
     ctx = _Blank(value=_value(alert, t), rule=alert.rule.replace("_", " "),
-                 channel=str(alert.details.get("channel") or alert.labels.get("channel") or ""))
+                 channel=str(alert.details.get("channel") or alert.labels.get("channel") or ""),
+                 shard=str(alert.labels.get("shard") or ""))
     reason = alert.details.get("reason") or alert.labels.get("reason")
     if reason is not None:
         ctx["reason"] = t["reasons"].get(str(reason), str(reason).replace("_", " ")).format_map(ctx)

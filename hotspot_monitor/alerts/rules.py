@@ -55,7 +55,7 @@ DEFAULTS: dict[str, RuleDefault] = {
     "high_temp": _from_catalogue(cat.spec(cat.AP_SYSTEM, "temp_c"), "warning", "ap"),
     "monitor_unhealthy": RuleDefault("critical", 60, "monitor"),
 }
-IDENTITY = ("rule", "ap", "site", "controller", "reason", "channel")  # what makes two alerts one
+IDENTITY = ("rule", "ap", "site", "controller", "reason", "channel", "shard")  # what makes two alerts one
 
 
 @dataclass(frozen=True)
@@ -154,6 +154,30 @@ class MonitorHealth:
     store_failing_since: Optional[datetime] = None
     spool_pending: list[int] = field(default_factory=list)  # recent backlog sizes, oldest first
     flagged_channels: dict[str, str] = field(default_factory=dict)  # channel -> reason
+    # sharded runs (docs/scaling.md): every shard "i/n", and those down -> since their last heartbeat
+    shards: list[str] = field(default_factory=list)
+    shards_down: dict[str, datetime] = field(default_factory=dict)
+    # sharded runs: each live shard's own health (from its heartbeat), judged with a ``shard``
+    # label instead of the fields above; None for one process
+    shard_health: Optional[dict[str, "MonitorHealth"]] = None
+    # shards of another shard count (``i/m``, m != n) -> since they started (None: not running)
+    shards_foreign: dict[str, Optional[datetime]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The process-level part, for a shard's heartbeat row."""
+        iso = lambda t: t.isoformat() if t else None  # noqa: E731
+        return {"snmp_expected": self.snmp_expected, "snmp_last_round": iso(self.snmp_last_round),
+                "snmp_interval_s": self.snmp_interval_s, "started_at": iso(self.started_at),
+                "store_ok": self.store_ok, "store_failing_since": iso(self.store_failing_since),
+                "spool_pending": list(self.spool_pending)}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "MonitorHealth":
+        t = lambda k: datetime.fromisoformat(d[k]) if d.get(k) else None  # noqa: E731
+        return cls(snmp_expected=bool(d.get("snmp_expected")), snmp_last_round=t("snmp_last_round"),
+                   snmp_interval_s=float(d.get("snmp_interval_s") or 60.0), started_at=t("started_at"),
+                   store_ok=bool(d.get("store_ok", True)), store_failing_since=t("store_failing_since"),
+                   spool_pending=[int(x) for x in d.get("spool_pending") or []])
 
 
 @dataclass
@@ -387,14 +411,21 @@ class RuleEvaluator:
                      Condition("monitor_unhealthy", labels, since, details={"reason": reason, **(extra or {})})
                      if since is not None else None)
 
-        if h.snmp_expected and h.started_at is not None:
-            late_after = timedelta(seconds=3 * h.snmp_interval_s + 60)
-            last = h.snmp_last_round or h.started_at
-            judge("snmp_round_late", last + late_after if now - last > late_after else None)
-        judge("store_unwritable", h.store_failing_since if not h.store_ok else None)
-        growing = len(h.spool_pending) >= 4 and h.spool_pending[-1] > 0 and all(
-            b > a for a, b in zip(h.spool_pending, h.spool_pending[1:]))
-        judge("spool_growing", now if growing else None)
+        def process(p: MonitorHealth, extra: dict[str, str]) -> None:
+            if p.snmp_expected and p.started_at is not None:
+                late_after = timedelta(seconds=3 * p.snmp_interval_s + 60)
+                last = p.snmp_last_round or p.started_at
+                judge("snmp_round_late", last + late_after if now - last > late_after else None, extra)
+            judge("store_unwritable", p.store_failing_since if not p.store_ok else None, extra)
+            growing = len(p.spool_pending) >= 4 and p.spool_pending[-1] > 0 and all(
+                b > a for a, b in zip(p.spool_pending, p.spool_pending[1:]))
+            judge("spool_growing", now if growing else None, extra)
+
+        if h.shard_health is None:
+            process(h, {})
+        else:  # a down shard's last word is not judged (its alerts keep their state)
+            for shard, p in sorted(h.shard_health.items()):
+                process(p, {"shard": shard})
         seen = set()
         for channel, why in sorted(h.flagged_channels.items()):
             seen.add(channel)
@@ -402,3 +433,7 @@ class RuleEvaluator:
         for ch in self._channel_ids:
             if ch not in seen:
                 judge("channel_failing", None, {"channel": ch})
+        for shard in h.shards:
+            judge("shard_down", h.shards_down.get(shard), {"shard": shard})
+        for shard, since in sorted(h.shards_foreign.items()):
+            judge("shard_count_mismatch", since, {"shard": shard})

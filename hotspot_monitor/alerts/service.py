@@ -30,11 +30,19 @@ SPOOL_HISTORY = 6
 
 class AlertingService:
     def __init__(self, cfg: Config, states: StateStore, store: MetricStore, engine: StatusEngine,
-                 health: Callable[[], MonitorHealth]):
+                 health: Callable[[], MonitorHealth], *,
+                 is_leader: Callable[[], bool] = lambda: True,
+                 fleet: Optional[Callable[[], StatusEngine]] = None):
+        """``is_leader``: evaluate only while this process leads (several shards,
+        docs/scaling.md; the dispatcher runs everywhere, its claims are safe).
+        ``fleet``: a fresh read-only engine over every AP of the state store, for a
+        shard whose own ``engine`` holds only its APs."""
         self.cfg = cfg
         self.settings = cfg.alerts
         self.engine = engine
         self.health = health
+        self.is_leader = is_leader
+        self.fleet = fleet
         self.rules = RuleEvaluator(cfg, cfg.alerts)
         self.manager = AlertManager(cfg, cfg.alerts, states.engine)
         self.outbox = Outbox(states.engine)
@@ -42,7 +50,8 @@ class AlertingService:
         self.metrics = MetricsView()
         self._metrics_at = 0.0
         self.dispatcher: Any = None
-        self.stats: dict[str, Any] = {"evaluations": 0, "firing": 0, "last_error": None}
+        self.stats: dict[str, Any] = {"evaluations": 0, "firing": 0, "last_error": None,
+                                      "skipped_not_leader": 0}
 
     def start(self) -> None:
         from .dispatcher import Dispatcher
@@ -67,6 +76,9 @@ class AlertingService:
                 pass
 
     async def evaluate_once(self, now: datetime) -> None:
+        if not self.is_leader():
+            self.stats["skipped_not_leader"] += 1
+            return
         if time.monotonic() - self._metrics_at >= METRICS_EVERY_S:
             self.metrics = await asyncio.to_thread(self.refresher.refresh, now)
             self._metrics_at = time.monotonic()
@@ -75,7 +87,8 @@ class AlertingService:
         health.flagged_channels = {ch: st.reason or "" for ch, st in
                                    (await asyncio.to_thread(self.outbox.channel_states)).items()
                                    if st.flagged and ch in configured}
-        inp = AlertInputs(now, self.engine.aps(),
+        aps = (await asyncio.to_thread(self.fleet)).aps() if self.fleet is not None else self.engine.aps()
+        inp = AlertInputs(now, aps,
                           {c.id: self.engine.controller(c.id) for c in self.cfg.controllers},
                           self.metrics, health)
         ev = self.rules.evaluate(inp)  # on the loop: the engine is not thread-safe

@@ -106,6 +106,8 @@ def main(args: argparse.Namespace) -> int:
             return _send(cfg, states, store, ServicePaths(base).state_dir(cfg), partner.id, month, progress)
         from ..reports.build import build_report
 
+        if args.format == "pdf":
+            _preload_pdf_libraries()
         report = build_report(cfg, states, store, month, args.partner, progress=progress,
                               compare=not args.no_compare)
         progress("render")
@@ -138,3 +140,15 @@ def _send(cfg, states, store, state_dir: Path, partner: str, month, progress: Pr
         return 0
     print(f"report {partner} {month} NOT sent ({out.result}): {out.error}", file=sys.stderr)
     return 1
+
+
+def _preload_pdf_libraries() -> None:
+    """Import matplotlib and WeasyPrint (~2-3 s) in a thread while the stores are read:
+    SQLite and HTTP reads release the GIL, so the PDF is ready that much sooner."""
+    import threading
+
+    def load() -> None:
+        import matplotlib.figure  # noqa: F401
+        import weasyprint  # noqa: F401
+
+    threading.Thread(target=load, name="preload-pdf", daemon=True).start()

@@ -22,6 +22,9 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="json: one JSON object per line (structured logs)")
     p.add_argument("--base-dir", type=Path, default=None,
                    help="directory that relative paths in the config are taken from (default: cwd)")
+    p.add_argument("--shard", default=None, metavar="I/N",
+                   help="run shard I of N (overrides collector.shard): several processes share one "
+                        "PostgreSQL state store, each polls its own APs (docs/scaling.md)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -30,7 +33,11 @@ def main(args: argparse.Namespace) -> int:
     if cfg is None:
         return 2
     warn_if_exposed(args.file, cfg)
-    service = Service(cfg, base_dir=(args.base_dir or Path.cwd()).resolve())
+    try:
+        service = Service.for_shard(cfg, args.shard, base_dir=(args.base_dir or Path.cwd()).resolve())
+    except ValueError as e:
+        print(f"hotspot-monitor run: --shard: {e}", file=sys.stderr)
+        return 2
     try:
         service.open()
     except StartupError as e:

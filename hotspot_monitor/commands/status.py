@@ -24,10 +24,17 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="directory that relative paths in the config are taken from (default: cwd)")
     p.add_argument("--outages", type=int, default=10, metavar="N",
                    help="how many recent outages to list (default 10)")
+    p.add_argument("--shard", default=None, metavar="I/N",
+                   help="whose runtime file to show when run is sharded (overrides collector.shard)")
 
 
-def collect(cfg, base_dir: Path, recent: int = 10) -> dict[str, Any]:
-    """Everything ``status`` shows, as plain data (also the --json output)."""
+def collect(cfg, base_dir: Path, recent: int = 10, shard: Optional[str] = None) -> dict[str, Any]:
+    """Everything ``status`` shows, as plain data (also the --json output).
+
+    ``shard`` (``i/n``) picks that shard's runtime file; AP and site states are
+    always the whole fleet's (every shard writes to the same state store)."""
+    if shard is not None:
+        cfg = cfg.model_copy(update={"collector": cfg.collector.model_copy(update={"shard": shard})})
     states = StateStore.from_config(cfg, base_dir)
     now = datetime.now(timezone.utc)
     month_start = now.astimezone(cfg.tz).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -37,6 +44,7 @@ def collect(cfg, base_dir: Path, recent: int = 10) -> dict[str, Any]:
         closed = [o for o in states.outages(start=now - timedelta(days=31)) if o.end is not None]
         planned = SilenceStore(states.engine, cfg, cfg.alerts).maintenance_windows(month_start, now)
         month = availability_by_site(states, cfg, start=month_start, end=now, maintenance=planned)
+        shards = _shards(cfg, states, now)
     finally:
         states.close()
     clients: dict[str, int] = {}
@@ -69,8 +77,19 @@ def collect(cfg, base_dir: Path, recent: int = 10) -> dict[str, Any]:
         "recent_outages": [_outage(o) for o in closed[-recent:]] if recent else [],
         "service": runtime,
         "mqtt_unknown_aps": (runtime or {}).get("mqtt_unknown_aps", {}),
+        "shards": shards,
         "store_error": store_error,
     }
+
+
+def _shards(cfg, states: StateStore, now: datetime) -> list[dict[str, Any]]:
+    """Every shard's heartbeat (docs/scaling.md); ``alive`` by ``collector.shard_timeout_s``."""
+    from ..cluster.heartbeats import Heartbeats
+
+    return [{"shard": h.shard, "host": h.host, "pid": h.pid, "aps": h.aps, "leader": h.leader,
+             "alive": h.alive(now, cfg.collector.shard_timeout_s), "last_seen": _iso(h.last_seen),
+             "started": _iso(h.started), "stopped": _iso(h.stopped)}
+            for h in Heartbeats(states.engine).all()]
 
 
 def _outage(o) -> dict[str, Any]:
@@ -86,7 +105,7 @@ def main(args: argparse.Namespace) -> int:
     cfg = load_or_report(args.file)
     if cfg is None:
         return 2
-    data = collect(cfg, (args.base_dir or Path.cwd()).resolve(), args.outages)
+    data = collect(cfg, (args.base_dir or Path.cwd()).resolve(), args.outages, args.shard)
     if args.json:
         print(json.dumps(data, indent=1, ensure_ascii=False))
         return 0
@@ -143,6 +162,10 @@ def render(data: dict[str, Any], tz) -> str:
                        f"({rnd.get('cpu_s')} s CPU), {failed}, finished {local(rnd.get('finished'))}")
     else:
         out.append("service: no runtime file (not started here?)")
+    if len(data["shards"]) > 1:
+        out.append("shards: " + ", ".join(
+            f"{h['shard']} {'up' if h['alive'] else 'DOWN'}{' (leader)' if h['leader'] and h['alive'] else ''}"
+            f" {h['aps']} APs on {h['host']} pid {h['pid']}" for h in data["shards"]))
     if data["mqtt_unknown_aps"]:
         out.append("MQTT devices not in the inventory: " + ", ".join(sorted(data["mqtt_unknown_aps"])))
     if data["store_error"]:

@@ -194,6 +194,12 @@ class CollectorSettings(Strict):
     flap_transitions: int = Field(6, ge=2)
     flap_window_s: float = Field(3600.0, gt=0)
     shard: Optional[str] = Field(None, pattern=r"^\d+/\d+$", description="i/n, 0 <= i < n")
+    shard_heartbeat_s: float = Field(
+        5.0, gt=0, description="how often a shard writes its heartbeat and the leader checks the "
+        "others (also the service's housekeeping pass)")
+    shard_timeout_s: float = Field(
+        30.0, gt=0, description="a shard whose heartbeat is older than this is down: its APs "
+        "become unmonitored and monitor_unhealthy fires (docs/scaling.md)")
     engine: Literal["gufo", "pysnmp"] = Field(
         "gufo", description="SNMP library: gufo (gufo_snmp, fast) or pysnmp (pure Python, "
         "for platforms without a gufo_snmp wheel); docs/snmp.md")
@@ -205,6 +211,15 @@ class CollectorSettings(Strict):
             i, n = (int(x) for x in v.split("/"))
             if n < 1 or not 0 <= i < n:
                 raise ValueError("shard must be i/n with n >= 1 and 0 <= i < n")
+        return v
+
+    @field_validator("shard_timeout_s")
+    @classmethod
+    def _shard_timeout(cls, v: float, info) -> float:
+        beat = info.data.get("shard_heartbeat_s", 5.0)
+        if v < 2 * beat:
+            raise ValueError(f"must be at least twice shard_heartbeat_s ({beat:g} s), or a late "
+                             "heartbeat takes a live shard for dead")
         return v
     snmp: SnmpCredentials = SnmpCredentials()
 

@@ -237,6 +237,7 @@ class StatusEngine:
         self._session: Optional[int] = None
         self._journal: list[PendingTransition] = []  # transitions waiting for the state store
         self._opening: dict[str, PendingTransition] = {}  # ap -> its open outage's unsaved entry
+        self._resumed = False  # a shard's stretches were ended at start
         if store is not None:
             self._load()
 
@@ -253,11 +254,27 @@ class StatusEngine:
             self._aps[tr.ap] = tr
         self.stats["loaded"] = len(self._aps)
 
+    @property
+    def shard(self) -> Optional[str]:
+        """``i/n`` when this engine is one shard of several (its config lists only its APs)."""
+        s = self.cfg.collector.shard
+        return s if s and not s.endswith("/1") else None
+
     def start(self, now: datetime) -> None:
-        """Begin a monitoring session (time before it is *unmonitored*)."""
+        """Begin a monitoring session (time before it is *unmonitored*).
+
+        A shard's session does not cover its own downtime (other shards'
+        sessions went on meanwhile), so a starting shard ends its APs' observed
+        stretches at their last observation: the gap is unmonitored, as it is
+        for a single process by the session gap."""
+        if self.shard is not None and not self._resumed:
+            self._resumed = True
+            for tr in self._aps.values():
+                if tr.covered_since is not None:
+                    self._close_coverage(tr)
         if self.store is not None and self._session is None:
             try:
-                self._session = self.store.start_session(now)
+                self._session = self.store.start_session(now, shard=self.shard)
             except SQLAlchemyError as e:
                 self._count("store_errors", f"state store failed to start a session: "
                             f"{type(e).__name__}")

@@ -139,6 +139,9 @@ class SessionRow(Base):
     started: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     last_alive: Mapped[datetime] = mapped_column(UtcDateTime)
     stopped: Mapped[Optional[datetime]] = mapped_column(UtcDateTime, nullable=True)
+    # ``i/n`` for one shard of several (docs/scaling.md), NULL for a single process:
+    # a starting shard closes only its own earlier sessions, never a running peer's
+    shard: Mapped[Optional[str]] = mapped_column(String(32), nullable=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +192,7 @@ class MonitorSession:
     started: datetime
     last_alive: datetime
     stopped: Optional[datetime]
+    shard: Optional[str] = None
 
     @property
     def covered_until(self) -> datetime:
@@ -395,13 +399,25 @@ class StateStore:
             return [_outage(r) for r in c.execute(q).mappings()]
 
     # -- monitoring sessions -------------------------------------------------
-    def start_session(self, at: datetime) -> int:
+    def start_session(self, at: datetime, shard: Optional[str] = None) -> int:
+        """A new run; ``shard`` (``i/n``) when it is one shard of several.
+
+        A previous run of the same process (same shard, or unsharded) that died
+        without stopping ends at its last sign of life; other shards' sessions
+        are theirs (a dead peer's is closed by the leader, see :meth:`stop_stale_sessions`)."""
+        t = SessionRow.__table__
+        mine = t.c.shard.is_(None) if shard is None else t.c.shard == shard
+        with self.engine.begin() as c:
+            c.execute(update(t).where(and_(t.c.stopped.is_(None), mine)).values(stopped=t.c.last_alive))
+            res = c.execute(insert(t).values(started=at, last_alive=at, stopped=None, shard=shard))
+            return int(res.inserted_primary_key[0])
+
+    def stop_stale_sessions(self, shard: str) -> int:
+        """Close the open sessions of a dead shard at their last sign of life."""
         t = SessionRow.__table__
         with self.engine.begin() as c:
-            # A previous run that died without stopping ends at its last sign of life.
-            c.execute(update(t).where(t.c.stopped.is_(None)).values(stopped=t.c.last_alive))
-            res = c.execute(insert(t).values(started=at, last_alive=at, stopped=None))
-            return int(res.inserted_primary_key[0])
+            return c.execute(update(t).where(and_(t.c.stopped.is_(None), t.c.shard == shard))
+                             .values(stopped=t.c.last_alive)).rowcount
 
     def touch_session(self, session_id: int, at: datetime) -> None:
         t = SessionRow.__table__
@@ -440,6 +456,31 @@ class StateStore:
 
 
     # -- coverage ------------------------------------------------------------
+    def blind_aps(self, aps: Sequence[str], reason: str, until: datetime) -> int:
+        """Nobody observes these APs any more (their shard died): end each one's
+        observed stretch at its last observation (never after ``until``, the
+        owner's last sign of life) and mark it ``reason``, so it reads as
+        ``unknown`` (neither up nor down) and the time after counts as
+        unmonitored. Its state and open outage are kept, as over a restart.
+        Idempotent: APs already blind for ``reason`` are left alone. Returns
+        how many APs it changed."""
+        a = ApStateRow.__table__
+        changed = 0
+        with self.engine.begin() as c:
+            for i in range(0, len(aps), 500):
+                rows = [r for r in c.execute(
+                    select(a.c.ap, a.c.covered_since, a.c.covered_until, a.c.blind_reason)
+                    .where(a.c.ap.in_(list(aps[i:i + 500])))).all() if r.blind_reason != reason]
+                if not rows:
+                    continue
+                _insert_coverage(c, [{"ap": r.ap, "start": r.covered_since,
+                                      "end": min(r.covered_until, utc(until))} for r in rows
+                                     if r.covered_since is not None and r.covered_until is not None])
+                c.execute(update(a).where(a.c.ap.in_([r.ap for r in rows])).values(
+                    covered_since=None, covered_until=None, blind_reason=reason))
+                changed += len(rows)
+        return changed
+
     def add_coverage(self, ap: str, start: datetime, end: datetime) -> None:
         """Record a finished observed stretch directly: imports and tests."""
         with self.engine.begin() as c:

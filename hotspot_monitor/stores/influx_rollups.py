@@ -143,6 +143,18 @@ class InfluxRollups:
         self._steps: dict[tuple[str, bool], StepSizer] = {}
         self._read_frontiers: dict[str, tuple[float, Optional[int]]] = {}
         self._last_stamp = 0  # time of our newest frontier point (kept increasing)
+        # (i, n): this writer's ``:last`` slots are those equal to i mod n. Several
+        # writers (shards, docs/scaling.md) never see each other's new slots, so
+        # each probes only its own residue class and two writers never share one.
+        self.lane = (0, 1)
+        # Several writers (shards): the frontier is shared. Only the one ``advancing``
+        # (the leader) moves it and pays for the fleet-wide rollups; the others read
+        # it (at most every ``sync_s``) to recompute the units their late points
+        # fall into. One writer alone keeps its frontier in memory, as before.
+        self.shared = False
+        self.advancing = True
+        self.sync_s = FRONTIER_TTL_S
+        self._synced: dict[str, float] = {}
 
     # ------------------------------------------------------------ write side
     def track(self, samples: Iterable[Sample]) -> None:
@@ -192,13 +204,28 @@ class InfluxRollups:
                 for names in p.names.get(m, ()):
                     st.names.update(names)
                 self._update_last(m, st, p.last.get(m, {}), rebuild_last)
+                if self.shared:
+                    self._sync(m, st)
                 touched = p.touched.get(m, {})
                 late = {b: k for b, k in touched.items() if b < st.frontier}
                 if late:
                     self._roll_late(m, st, late)
                 if m in p.newest:
                     st.newest = max(p.newest[m], st.newest if st.newest is not None else _NEVER)
-            self._advance(time.monotonic() + self.budget_s, None)
+            if self.advancing:
+                self._advance(time.monotonic() + self.budget_s, None)
+
+    def _sync(self, m: str, st: MeasurementState) -> None:
+        """The shared frontier: a follower takes it; the advancing writer takes it when
+        it is lower (a follower's failed late roll lowered it), so the units are redone."""
+        t = self._synced.get(m)
+        if t is not None and time.monotonic() - t < self.sync_s:
+            return
+        shared = self._query_frontier(m)
+        self._synced[m] = time.monotonic()
+        if shared is None or st.frontier is None:
+            return
+        st.frontier = min(st.frontier, shared) if self.advancing else shared
 
     def refresh(self, measurements: Optional[list[str]] = None) -> None:
         """Roll everything up to the newest data now (e.g. after a bulk import)."""
@@ -276,10 +303,11 @@ class InfluxRollups:
     def _last_line(self, m: str, st: MeasurementState, key: TagKey, lv: LastValue) -> str:
         slot = st.slots.get(key)
         if slot is None:
+            i, n = self.lane
             digest = hashlib.blake2b(json.dumps([m, key]).encode(), digest_size=8).digest()
-            slot = int.from_bytes(digest, "big") % SLOT_SPAN_US
-            while slot in st.taken:  # a hash collision: the next free slot
-                slot = (slot + 1) % SLOT_SPAN_US
+            slot = lane_slot(int.from_bytes(digest, "big"), i, n)
+            while slot in st.taken:  # a hash collision: the next free slot of our lane
+                slot = lane_slot(slot + n, i, n)
             st.slots[key], st.taken[slot] = slot, key
         fields: dict[str, Any] = {TAG_PREFIX + k: v for k, v in key}
         fields["_time"] = lv.us
@@ -440,6 +468,12 @@ class InfluxRollups:
         if cached is None or time.monotonic() - cached[0] > FRONTIER_TTL_S:
             cached = self._read_frontiers[m] = (time.monotonic(), self._query_frontier(m))
         return cached[1]
+
+
+def lane_slot(h: int, i: int, n: int) -> int:
+    """The slot in writer lane ``i`` of ``n`` at or after ``h`` (mod the slot span)."""
+    lanes = SLOT_SPAN_US // n
+    return (h // n % lanes) * n + i
 
 
 def _only(tag_sets: list[dict[str, str]]) -> Optional[list[dict[str, str]]]:

@@ -164,6 +164,19 @@ class InfluxStore(MetricStore):
             self._pending.clear()
             self._error = None
 
+    def set_writer_lane(self, index: int, count: int) -> None:
+        """One of ``count`` writers of this database (shards): keep our ``:last`` slots apart
+        and share the rollup frontier (see :meth:`set_rollup_leader`)."""
+        if self._rollups is not None:
+            self._rollups.lane = (index, count)
+            self._rollups.shared = count > 1
+
+    def set_rollup_leader(self, leading: bool) -> None:
+        """Of several writers, only the leader moves the rollup frontier (the fleet-wide
+        rollup queries run once); the others recompute the units of their late points."""
+        if self._rollups is not None:
+            self._rollups.advancing = leading
+
     def refresh_rollups(self) -> None:
         """Roll up everything stored so far, now (e.g. after a bulk import or on a
         database written before rollups existed)."""
