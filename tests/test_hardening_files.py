@@ -7,6 +7,8 @@ import subprocess
 import sys
 from datetime import datetime, timezone
 
+from hotspot_monitor.reports.files import ReportFiles
+from hotspot_monitor.reports.period import Month
 from hotspot_monitor.sample import Sample
 from hotspot_monitor.config.loader import parse_config
 from hotspot_monitor.stores.factory import open_store
@@ -68,6 +70,7 @@ def test_spool_dead_letters_and_stores_ask_for_private_modes_themselves(tmp_path
                               datetime(2026, 11, 1, tzinfo=timezone.utc))])
         dead = DeadLetterLog(tmp_path / "dead" / "mqtt-dead-letters.jsonl")
         dead.append(datetime(2026, 11, 1, tzinfo=timezone.utc), "t", "bad_json", "x", b"{")
+        kept = ReportFiles(tmp_path / "var").save("telkom", Month(2026, 10), "pdf", "id", b"%PDF-1.7")
         store.close()
     finally:
         os.umask(old)
@@ -79,6 +82,8 @@ def test_spool_dead_letters_and_stores_ask_for_private_modes_themselves(tmp_path
     assert oct(mode(tmp_path / "dead")) == "0o750"
     assert oct(mode(tmp_path / "m" / "metrics.sqlite")) == "0o640"
     assert oct(mode(tmp_path / "m")) == "0o750"
+    assert oct(mode(kept.path)) == "0o640" and kept.path.read_bytes() == b"%PDF-1.7"  # a monthly report
+    assert oct(mode(kept.path.parent)) == "0o750"
 
 
 def cli(*args, cwd):

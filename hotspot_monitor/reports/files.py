@@ -8,12 +8,12 @@ is kept; "regenerate" replaces it.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
+from ..fileperm import write_private_bytes
 from .period import Month
 
 
@@ -38,10 +38,7 @@ class ReportFiles:
 
     def save(self, scope: str, month: Month, fmt: str, language: str, data: bytes) -> StoredFile:
         p = self.path(scope, month, fmt, language)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(p.name + f".{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(p)
+        write_private_bytes(p, data)  # atomic, 0640 whatever the umask (docs/hardening.md)
         return self._stat(p, data)
 
     def get(self, scope: str, month: Month, fmt: str, language: str) -> Optional[StoredFile]:
