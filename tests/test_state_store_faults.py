@@ -16,7 +16,7 @@ from hotspot_monitor.status.engine import StatusEngine
 from hotspot_monitor.status.statestore import StateStore
 from services.ports import free_port, tcp_open, wait_for
 from test_status_engine import at, feed, make_cfg, st
-from test_status_postgres import _as_pg, _pg_bin
+from services.postgres import _as_pg, pg_bin as _pg_bin
 
 
 def outages(store: StateStore) -> list[tuple]:

@@ -7,12 +7,6 @@ Needs the ``postgresql`` Debian package and the ``psycopg`` Python package.
 """
 from __future__ import annotations
 
-import glob
-import os
-import pwd
-import shutil
-import subprocess
-import tempfile
 from typing import Iterator
 
 import pytest
@@ -20,53 +14,18 @@ import pytest
 from hotspot_monitor.status.availability import availability
 from hotspot_monitor.status.engine import StatusEngine
 from hotspot_monitor.status.statestore import StateStore
-from services.ports import free_port, tcp_open, wait_for
-from services.postgres import accepts_sessions
+from services.postgres import start_postgres, stop_postgres
 from test_status_engine import at, feed, make_cfg, st
-
-
-def _pg_bin(name: str) -> str:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
-                   key=lambda p: int(p.split("/")[4]))
-    path = found[-1] if found else shutil.which(name)
-    assert path, f"PostgreSQL's {name} not found: apt-get install postgresql"
-    return path
-
-
-def _as_pg(cmd: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
 
 @pytest.fixture(scope="module")
 def pg_server() -> Iterator[int]:
-    import psycopg  # noqa: F401  (fail early and clearly if the driver is missing)
-
-    base = tempfile.mkdtemp(prefix="hs-pg-")
-    data, log = os.path.join(base, "data"), os.path.join(base, "log")
-    if os.geteuid() == 0:
-        pw = pwd.getpwnam("postgres")
-        os.chown(base, pw.pw_uid, pw.pw_gid)
-    port = free_port()
-    subprocess.run(_as_pg([_pg_bin("initdb"), "-D", data, "-A", "trust", "-U", "hs",
-                           "--no-sync", "-E", "UTF8"]),
-                   check=True, capture_output=True, timeout=120)
-    with open(log, "wb") as lf:
-        proc = subprocess.Popen(
-            _as_pg([_pg_bin("postgres"), "-D", data, "-p", str(port), "-k", base,
-                    "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]),
-            stdout=lf, stderr=subprocess.STDOUT)
+    """A real PostgreSQL server for the module (tests/services/postgres.py); its port."""
+    pg = start_postgres()
     try:
-        wait_for(lambda: tcp_open(port) and accepts_sessions(port), 60, "postgres", proc, log)
-        yield port
+        yield pg.port
     finally:
-        subprocess.run(_as_pg([_pg_bin("pg_ctl"), "-D", data, "stop", "-m", "fast", "-w"]),
-                       capture_output=True, timeout=60)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        shutil.rmtree(base, ignore_errors=True)
+        stop_postgres(pg)
 
 
 @pytest.fixture

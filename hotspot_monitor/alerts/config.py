@@ -48,8 +48,10 @@ class _Channel(_Strict):
     send_resolved: bool = True
 
 
-class EmailChannel(_Channel):
-    type: Literal["email"]
+class SmtpServer(_Strict):
+    """Where and how e-mail is sent: an e-mail channel's server, or a partner's own for
+    its monthly report (``partners[].report.smtp``)."""
+
     smtp_host: str
     smtp_port: int = Field(587, ge=1, le=65535)
     starttls: bool = True
@@ -57,8 +59,12 @@ class EmailChannel(_Channel):
     username: Optional[str] = None
     password: Optional[SecretStr] = None
     from_: str = Field(alias="from")
-    to: list[str] = Field(min_length=1)
     ca_file: Optional[str] = None
+
+
+class EmailChannel(_Channel, SmtpServer):
+    type: Literal["email"]
+    to: list[str] = Field(min_length=1)
 
 
 class TelegramChannel(_Channel):

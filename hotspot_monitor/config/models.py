@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from ..alerts.config import AlertsSettings, alerts_errors
+from ..alerts.config import AlertsSettings, SmtpServer, alerts_errors
 from ..citizens.config import CitizensSettings, citizens_errors
 
 ID_RE = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
@@ -347,17 +347,9 @@ class WebSettings(Strict):
     lockout_s: float = Field(300.0, gt=0)
 
 
-class ReportSmtp(Strict):
+class ReportSmtp(SmtpServer):
     """A partner's own SMTP server for its monthly report (instead of an alert channel)."""
 
-    smtp_host: str
-    smtp_port: int = Field(587, ge=1, le=65535)
-    starttls: bool = True
-    tls: bool = False  # implicit TLS (port 465)
-    username: Optional[str] = None
-    password: Optional[SecretStr] = None
-    from_: str = Field(alias="from")
-    ca_file: Optional[str] = None
     timeout_s: float = Field(30.0, gt=0, le=300)
 
 

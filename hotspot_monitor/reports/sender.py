@@ -19,7 +19,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Callable, Optional
 
-from ..alerts.config import EmailChannel
+from ..alerts.config import EmailChannel, SmtpServer
 from ..alerts.notifiers.base import DeliveryError, PermanentError, redact, secret_values
 from ..alerts.notifiers.email import Attachment, EmailNotifier, attach
 from ..config.models import Config, Partner
@@ -62,12 +62,10 @@ def channel_for(cfg: Config, p: Partner) -> EmailChannel:
         return ch.model_copy(update={"to": list(p.contacts)})
     if r.smtp is None:
         raise PermanentError(f"partner {p.id!r} has no report channel nor smtp settings")
-    s = r.smtp
+    server = r.smtp.model_dump(include=set(SmtpServer.model_fields))
     return EmailChannel.model_validate({
-        "id": f"report-{p.id}", "type": "email", "language": r.language, "timeout_s": min(s.timeout_s, 120),
-        "smtp_host": s.smtp_host, "smtp_port": s.smtp_port, "starttls": s.starttls, "tls": s.tls,
-        "username": s.username, "password": s.password, "from": s.from_, "to": list(p.contacts),
-        "ca_file": s.ca_file})
+        "id": f"report-{p.id}", "type": "email", "language": r.language,
+        "timeout_s": min(r.smtp.timeout_s, 120), "to": list(p.contacts), **server})
 
 
 def due_at(cfg: Config, p: Partner, month: Month) -> datetime:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from typing import Optional
 
 from services.ports import free_port
@@ -20,6 +21,7 @@ class TcpProxy:
         self._server: Optional[socket.socket] = None
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
+        self.reply_delay_s = 0.0  # each chunk from the target waits this long (SlowProxy)
 
     @property
     def url(self) -> str:
@@ -69,16 +71,18 @@ class TcpProxy:
                     upstream.close()
                     return
                 self._conns += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            for a, b, delay in ((client, upstream, 0.0), (upstream, client, self.reply_delay_s)):
+                threading.Thread(target=self._pipe, args=(a, b, delay), daemon=True).start()
 
     @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    def _pipe(src: socket.socket, dst: socket.socket, delay_s: float) -> None:
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
+                if delay_s:
+                    time.sleep(delay_s)
                 dst.sendall(data)
         except OSError:
             pass
@@ -96,43 +100,4 @@ class SlowProxy(TcpProxy):
 
     def __init__(self, target_port: int, delay_s: float, **kw):
         super().__init__(target_port, **kw)
-        self.delay_s = delay_s
-
-    def _accept(self, server: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = server.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(self.target, timeout=5)
-                upstream.settimeout(None)
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                if self._server is not server:
-                    client.close()
-                    upstream.close()
-                    return
-                self._conns += [client, upstream]
-            threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=self._slow_pipe, args=(upstream, client), daemon=True).start()
-
-    def _slow_pipe(self, src: socket.socket, dst: socket.socket) -> None:
-        import time
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                time.sleep(self.delay_s)
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+        self.reply_delay_s = delay_s
