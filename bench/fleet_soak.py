@@ -32,6 +32,7 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -84,11 +85,13 @@ def wait_line(proc: subprocess.Popen, needle: str, timeout: float) -> None:
     raise RuntimeError(f"no '{needle}' within {timeout} s")
 
 
-def planned_downs(cfg_path: Path, t0: float, t1: float) -> dict[str, list[tuple[float, float]]]:
+def planned_downs(cfg_path: Path, t0: float, t1: float, cli: Optional[list[str]] = None,
+                  env: Optional[dict[str, str]] = None) -> dict[str, list[tuple[float, float]]]:
     """The simulator's own outages/reboots/power cuts (from two days before t0: long ones
     started before the soak) up to t1, per AP (same seed)."""
-    r = subprocess.run([CLI, "simulate", str(cfg_path), "--plan", "--json", "--from", str(int(t0) - 2 * 86400),
-                        "--to", str(int(t1) + 60)], capture_output=True, text=True, timeout=300)
+    r = subprocess.run([*(cli or [CLI]), "simulate", str(cfg_path), "--plan", "--json", "--from",
+                        str(int(t0) - 2 * 86400), "--to", str(int(t1) + 60)],
+                       capture_output=True, text=True, timeout=300, env=env)
     r.check_returncode()
     cfg = json.loads(json.dumps(__import__("yaml").safe_load(cfg_path.read_text())))
     site_aps: dict[str, list[str]] = {}

@@ -34,29 +34,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from fleet_soak import fleet, proc_stat, wait_line  # noqa: E402
+from fleet_soak import fleet, planned_downs, proc_stat, wait_line  # noqa: E402
 
 # this checkout's code, whatever the venv's editable install points at
 CLI = [sys.executable, "-m", "hotspot_monitor"]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
-
-
-def planned_downs(sim_cfg: Path, t0: float, t1: float) -> dict[str, list[tuple[float, float]]]:
-    """The simulator's own outages, reboots and power cuts per AP (same seed), as fleet_soak."""
-    import yaml
-
-    r = subprocess.run([*CLI, "simulate", str(sim_cfg), "--plan", "--json", "--from", str(int(t0) - 2 * 86400),
-                        "--to", str(int(t1) + 60)], capture_output=True, text=True, timeout=300, env=ENV)
-    r.check_returncode()
-    site_aps: dict[str, list[str]] = {}
-    for x in yaml.safe_load(sim_cfg.read_text())["aps"]:
-        site_aps.setdefault(x["site"], []).append(x["id"])
-    out: dict[str, list[tuple[float, float]]] = {}
-    for e in json.loads(r.stdout)["events"]:
-        end = e["end"] if e["end"] is not None else float("inf")
-        for apid in ([e["ap"]] if e["ap"] else site_aps.get(e["site"], [])):
-            out.setdefault(apid, []).append((e["start"], end))
-    return out
 
 
 def tree_cpu(pid: int) -> float:
@@ -191,7 +173,7 @@ def main() -> int:
                   f"{xs[third]['rss'] / 2**20:.0f} -> {xs[-1]['rss'] / 2**20:.0f} MB")
         pg_cores = (samples[-1]["pg_cpu"] - samples[third]["pg_cpu"]) / span if span > 0 else float("nan")
         print(f"PostgreSQL (all its processes): {pg_cores:.3f} core over the last two thirds")
-        plan = planned_downs(sim_cfg, t_start, t_end)
+        plan = planned_downs(sim_cfg, t_start, t_end, CLI, ENV)
         with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as c:
             outages = c.execute("SELECT ap, start FROM outages").fetchall()
         false_downs = [(apid, st) for apid, st in outages
