@@ -234,3 +234,19 @@ def test_language_switch_changes_the_labels(page, site):
     pg.click("#lang-id")
     pg.wait_for_selector("h1:text-is('Lokasi')")
     rec.check()
+
+
+def test_monthly_reports_page_lists_months_and_downloads_a_csv(page, site):
+    """The reports page through the navigation, in the browser; the CSV it links to is
+    the report (the contract's header), fetched with the browser's session."""
+    pg, rec = page
+    pg.click("[data-nav='reports']")
+    pg.wait_for_selector("#reports")
+    first = pg.locator("#reports tbody tr").first
+    links = first.locator("a")
+    assert [links.nth(i).text_content().strip() for i in range(links.count())] == ["CSV", "XLSX", "HTML", "PDF"]
+    href = links.nth(0).get_attribute("href")
+    r = pg.request.get(site["url"] + href)
+    assert r.status == 200
+    assert r.body().decode("utf-8").startswith("level,district,site,ap,service_s,monitored_s,")
+    rec.check()
